@@ -1002,6 +1002,13 @@ func parseWhole(s string, bits int) (int64, bool) {
 	if n, err := strconv.ParseInt(s, 10, bits); err == nil {
 		return n, true
 	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9', c == '.', c == 'e', c == 'E', c == '+', c == '-':
+		default:
+			return 0, false
+		}
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f != math.Trunc(f) || math.IsInf(f, 0) {
 		return 0, false

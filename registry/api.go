@@ -51,11 +51,12 @@ const (
 	opFetchVIP
 	opBatch
 	opServerStatus
+	opWatch
 	numOps
 )
 
 var opNames = [numOps]string{"unknown", "register", "renew", "cancel", "status", "delete_status", "metadata",
-	"fetch_full", "fetch_delta", "fetch_app", "fetch_instance", "fetch_vip", "batch", "server_status"}
+	"fetch_full", "fetch_delta", "fetch_app", "fetch_instance", "fetch_vip", "batch", "server_status", "watch"}
 
 // commonCodes get pre-built histogram children so observing them does not allocate.
 var commonCodes = [...]int{200, 204, 400, 403, 404, 405, 409, 413, 415, 500}
@@ -240,6 +241,13 @@ func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request) (op, int) 
 			}
 			return opServerStatus, r.serveServerStatus(w, req)
 		}
+	case "watch":
+		if a == "" {
+			if m != http.MethodGet {
+				return opUnknown, r.writeError(w, req, errMethod)
+			}
+			return opWatch, r.serveWatch(w, req)
+		}
 	case "peerreplication":
 		if a == "batch" && b == "" {
 			if m != http.MethodPost {
@@ -272,6 +280,7 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 	}
 	json := wantsJSON(req.Header.Get("Accept"))
 	gz := strings.Contains(req.Header.Get("Accept-Encoding"), "gzip")
+	version := r.ver.Load()
 	body := r.payload(kind, name, json, gz)
 	if body == nil {
 		return r.writeError(w, req, ErrNotFound)
@@ -286,6 +295,7 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 		h["Content-Encoding"] = encodingGzip
 	}
 	h["Vary"] = varyNegotiation
+	h[versionHeader] = []string{strconv.FormatUint(version, 10)}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if req.Method != http.MethodHead {

@@ -16,6 +16,27 @@ type Settings struct {
 	Port int
 	// Address is the listening address. server.address, default all interfaces.
 	Address string
+	// Replication settings; see package peer for their meaning.
+	Replication Replication
+}
+
+// Replication holds the peer replication settings, bound from Eureka's keys.
+type Replication struct {
+	// MyURL is this node's own service URL, to recognise it in the peer
+	// list. eureka.server.my-url; default: recognised by host and port.
+	MyURL string
+	// QueueCapacity is eureka.server.max-elements-in-peer-replication-pool (10000).
+	QueueCapacity int
+	// ConnectTimeout is eureka.server.peer-node-connect-timeout-ms (1000).
+	ConnectTimeout time.Duration
+	// ReadTimeout is eureka.server.peer-node-read-timeout-ms (5000).
+	ReadTimeout time.Duration
+	// SyncRetries is eureka.server.registry-sync-retries (5).
+	SyncRetries int
+	// SyncRetryWait is eureka.server.registry-sync-retry-wait-ms (1000).
+	SyncRetryWait time.Duration
+	// MaxBatchDelay is switchboard.registry.replication.max-batch-delay-ms (500).
+	MaxBatchDelay time.Duration
 }
 
 // ignoredServerKeys are eureka.server properties that Spring accepts and that
@@ -36,12 +57,10 @@ var ignoredServerKeys = []string{
 	"rate-limiter-enabled", "rate-limiter-throttle-standard-clients", "rate-limiter-privileged-clients",
 	"rate-limiter-burst-size", "rate-limiter-registry-fetch-average-rate", "rate-limiter-full-fetch-average-rate",
 	"log-identity-headers", "json-codec-name", "xml-codec-name", "metrics.enabled",
-	"max-elements-in-peer-replication-pool", "max-threads-for-peer-replication", "max-time-for-replication",
-	"peer-node-connect-timeout-ms", "peer-node-read-timeout-ms", "peer-node-total-connections",
+	"max-threads-for-peer-replication", "max-time-for-replication",
+	"peer-node-total-connections",
 	"peer-node-total-connections-per-host", "peer-node-connection-idle-timeout-seconds",
-	"enable-replicated-request-compression", "peer-eureka-nodes-update-interval-ms", "my-url",
-	"min-available-instances-for-peer-replication", "registry-sync-retries", "registry-sync-retry-wait-ms",
-}
+	"enable-replicated-request-compression", "peer-eureka-nodes-update-interval-ms", "min-available-instances-for-peer-replication"}
 
 // ignoredInstanceKeys and ignoredClientKeys describe the registry's own
 // instance and embedded client in Spring; a standalone registry has neither.
@@ -67,7 +86,11 @@ var ignoredClientKeys = []string{
 // every problem. Unknown keys under eureka., server. and switchboard.registry.
 // are errors.
 func Bind(p *springconf.Props) (Settings, error) {
-	s := Settings{Config: DefaultConfig(), Port: 8761}
+	s := Settings{Config: DefaultConfig(), Port: 8761, Replication: Replication{
+		QueueCapacity: 10000, ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second,
+		SyncRetries: 5, SyncRetryWait: time.Second, MaxBatchDelay: 500 * time.Millisecond,
+	}}
+	rp := &s.Replication
 	c := &s.Config
 	b := springconf.NewBinder(p)
 	b.Int("server.port", &s.Port, 0, 65535)
@@ -93,6 +116,13 @@ func Bind(p *springconf.Props) (Settings, error) {
 	b.Millis(srv+"response-cache-update-interval-ms", &c.ResponseCacheUpdateInterval, time.Millisecond)
 	b.Seconds(srv+"response-cache-auto-expiration-in-seconds", &c.ResponseCacheAutoExpiration, time.Second)
 	b.Bool(srv+"use-read-only-response-cache", &c.UseReadOnlyResponseCache)
+	b.String(srv+"my-url", &rp.MyURL)
+	b.Int(srv+"max-elements-in-peer-replication-pool", &rp.QueueCapacity, 1, 10_000_000)
+	b.Millis(srv+"peer-node-connect-timeout-ms", &rp.ConnectTimeout, time.Millisecond)
+	b.Millis(srv+"peer-node-read-timeout-ms", &rp.ReadTimeout, time.Millisecond)
+	b.Int(srv+"registry-sync-retries", &rp.SyncRetries, 0, 1000)
+	b.Millis(srv+"registry-sync-retry-wait-ms", &rp.SyncRetryWait, time.Millisecond)
+	b.Millis("switchboard.registry.replication.max-batch-delay-ms", &rp.MaxBatchDelay, time.Millisecond)
 	for _, k := range ignoredServerKeys {
 		b.Ignore(srv + k)
 	}

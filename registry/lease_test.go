@@ -63,7 +63,7 @@ func testInstance(app, id string) *eureka.Instance {
 	}
 }
 
-func mustRegister(t *testing.T, r *Registry, in *eureka.Instance) {
+func regOK(t *testing.T, r *Registry, in *eureka.Instance) {
 	t.Helper()
 	if err := r.Register(in.App, in, false); err != nil {
 		t.Fatalf("Register(%s/%s): %v", in.App, in.ID(), err)
@@ -76,7 +76,7 @@ func TestThresholdFormula(t *testing.T) {
 	for _, tt := range []struct{ instances, want int }{{0, 1}, {1, 3}, {5, 10}, {6, 11}, {9, 17}} {
 		r, _ := newTestRegistry(t, nil)
 		for i := range tt.instances {
-			mustRegister(t, r, testInstance("APP", "i"+string(rune('a'+i))))
+			regOK(t, r, testInstance("APP", "i"+string(rune('a'+i))))
 		}
 		if got := r.threshold.Load(); got != int64(tt.want) {
 			t.Errorf("threshold with %d instances = %d, want %d", tt.instances, got, tt.want)
@@ -87,12 +87,16 @@ func TestThresholdFormula(t *testing.T) {
 func TestLeaseExpiresOnceNotTwice(t *testing.T) {
 	t.Parallel()
 	r, clk := newTestRegistry(t, func(c *Config) { c.EnableSelfPreservation = false })
-	mustRegister(t, r, testInstance("APP", "a"))
+	regOK(t, r, testInstance("APP", "a"))
 	clk.Advance(30 * time.Second)
 	if _, err := r.Renew("APP", "a", RenewArgs{}); err != nil {
 		t.Fatalf("Renew: %v", err)
 	}
-	clk.Advance(90 * time.Second)
+	clk.Advance(60 * time.Second)
+	if n := r.evict(); n != 0 {
+		t.Fatalf("evict() 60s after the last renewal = %d, want 0", n)
+	}
+	clk.Advance(30 * time.Second)
 	if _, err := r.Instance("APP", "a"); err != nil {
 		t.Fatalf("instance gone at exactly the lease duration: %v", err)
 	}
@@ -117,7 +121,7 @@ func TestEvictionCapAndCompensation(t *testing.T) {
 	t.Parallel()
 	r, clk := newTestRegistry(t, func(c *Config) { c.EnableSelfPreservation = false })
 	for i := range 20 {
-		mustRegister(t, r, testInstance("APP", "i"+string(rune('a'+i))))
+		regOK(t, r, testInstance("APP", "i"+string(rune('a'+i))))
 	}
 	// A paused process: 10 minutes pass between runs. Compensation adds the
 	// 9 late minutes to every lease, so nothing expires.
@@ -139,7 +143,7 @@ func TestSelfPreservationStopsEviction(t *testing.T) {
 	t.Parallel()
 	r, clk := newTestRegistry(t, nil)
 	for i := range 6 {
-		mustRegister(t, r, testInstance("APP", "i"+string(rune('a'+i))))
+		regOK(t, r, testInstance("APP", "i"+string(rune('a'+i))))
 	}
 	// Two renewal rounds a minute for a few minutes, then "a" stops.
 	for minute := range 6 {
@@ -172,7 +176,7 @@ func TestSelfPreservationStopsEviction(t *testing.T) {
 func TestOverrideSurvivesHeartbeats(t *testing.T) {
 	t.Parallel()
 	r, _ := newTestRegistry(t, nil)
-	mustRegister(t, r, testInstance("APP", "a"))
+	regOK(t, r, testInstance("APP", "a"))
 	if err := r.SetStatus("APP", "a", eureka.StatusOutOfService, 0, false); err != nil {
 		t.Fatalf("SetStatus: %v", err)
 	}
@@ -182,7 +186,7 @@ func TestOverrideSurvivesHeartbeats(t *testing.T) {
 		}
 	}
 	// The client re-registers saying UP: the override still wins.
-	mustRegister(t, r, testInstance("APP", "a"))
+	regOK(t, r, testInstance("APP", "a"))
 	in, err := r.Instance("APP", "a")
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +197,7 @@ func TestOverrideSurvivesHeartbeats(t *testing.T) {
 	// A client reporting DOWN wins over the override.
 	down := testInstance("APP", "a")
 	down.Status = eureka.StatusDown
-	mustRegister(t, r, down)
+	regOK(t, r, down)
 	if in, _ := r.Instance("APP", "a"); in.Status != eureka.StatusDown {
 		t.Fatalf("status after DOWN registration = %s, want DOWN", in.Status)
 	}
@@ -204,7 +208,7 @@ func TestOverrideSurvivesHeartbeats(t *testing.T) {
 	if _, err := r.Renew("APP", "a", RenewArgs{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Renew after override removal: %v, want ErrNotFound", err)
 	}
-	mustRegister(t, r, testInstance("APP", "a"))
+	regOK(t, r, testInstance("APP", "a"))
 	if in, _ := r.Instance("APP", "a"); in.Status != eureka.StatusUp {
 		t.Fatalf("status after re-registration = %s, want UP", in.Status)
 	}
@@ -215,12 +219,12 @@ func TestLastDirtyTimestampRules(t *testing.T) {
 	r, _ := newTestRegistry(t, nil)
 	in := testInstance("APP", "a")
 	in.LastDirtyTimestamp = 1000
-	mustRegister(t, r, in)
+	regOK(t, r, in)
 
 	older := testInstance("APP", "a")
 	older.LastDirtyTimestamp = 500
 	older.Metadata = map[string]string{"stale": "yes"}
-	mustRegister(t, r, older)
+	regOK(t, r, older)
 	if got, _ := r.Instance("APP", "a"); got.Metadata["stale"] != "" || got.LastDirtyTimestamp != 1000 {
 		t.Fatalf("an older registration replaced the newer copy: %+v", got)
 	}
@@ -249,9 +253,9 @@ func TestLastDirtyTimestampRules(t *testing.T) {
 func TestDeltaAndHashAgree(t *testing.T) {
 	t.Parallel()
 	r, clk := newTestRegistry(t, nil)
-	mustRegister(t, r, testInstance("A", "a1"))
-	mustRegister(t, r, testInstance("A", "a2"))
-	mustRegister(t, r, testInstance("B", "b1"))
+	regOK(t, r, testInstance("A", "a1"))
+	regOK(t, r, testInstance("A", "a2"))
+	regOK(t, r, testInstance("B", "b1"))
 	if err := r.Cancel("B", "b1", false); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +290,7 @@ func TestReadsAreNeverStale(t *testing.T) {
 	r, _ := newTestRegistry(t, nil)
 	for i := range 50 {
 		id := "i" + string(rune('A'+i))
-		mustRegister(t, r, testInstance("APP", id))
+		regOK(t, r, testInstance("APP", id))
 		doc := r.Applications()
 		if got := len(doc.Applications[0].Instances); got != i+1 {
 			t.Fatalf("after %d registrations the full document has %d instances", i+1, got)
@@ -329,7 +333,7 @@ func BenchmarkRenew(b *testing.B) {
 
 func TestRenewDoesNotAllocate(t *testing.T) {
 	r, _ := newTestRegistry(t, nil)
-	mustRegister(t, r, testInstance("APP", "a"))
+	regOK(t, r, testInstance("APP", "a"))
 	if n := testing.AllocsPerRun(1000, func() { r.Renew("APP", "a", RenewArgs{}) }); n != 0 {
 		t.Errorf("Renew allocates %v times per call, want 0", n)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard-dev/switchboard/eureka"
 )
 
@@ -86,10 +88,12 @@ type Registry struct {
 	metrics *metrics
 	obs     observers // request histogram children for common op/code pairs
 	started time.Time
+	rep     Replicator // nil without peers
 
 	cache payloadCache
 
 	gen           atomic.Uint64 // bumped with version and on delta trims; keys the payload cache
+	ver           atomic.Uint64 // a copy of version for readers that take no lock
 	threshold     atomic.Int64  // renews-per-minute threshold, T
 	renewsThisMin atomic.Int64
 	renewsLastMin atomic.Int64 // R, the last complete minute
@@ -108,6 +112,27 @@ type Registry struct {
 	registered    []Event // ring of the last registrations
 	cancelled     []Event // ring of the last cancels and evictions
 }
+
+// A Replicator passes the writes this registry accepted from clients on to
+// its peers. Replicate is called after the write, outside the registry lock,
+// and must not block. Writes that arrived as replication are never passed on.
+type Replicator interface {
+	Replicate(item eureka.ReplicationInstance)
+	// Peers reports the state of each peer, for the dashboard and health.
+	Peers() []PeerState
+}
+
+// PeerState is what a Replicator knows of one peer.
+type PeerState struct {
+	URL       string // service URL, credentials removed
+	Available bool   // the last exchange with it succeeded
+	Pending   int    // replication tasks waiting for it
+	LastError string // why the last exchange failed, if it did
+}
+
+// SetReplicator makes r pass accepted client writes to rep. Call it before
+// the registry serves requests.
+func (r *Registry) SetReplicator(rep Replicator) { r.rep = rep }
 
 // Option configures a Registry.
 type Option func(*Registry)
@@ -160,6 +185,7 @@ func (r *Registry) Version() (uint64, <-chan struct{}) {
 // recordLocked publishes a change: new version, delta entry, wake watchers.
 func (r *Registry) recordLocked(now int64, inst *eureka.Instance, l *lease) {
 	r.version++
+	r.ver.Store(r.version)
 	r.gen.Add(1)
 	r.changes = append(r.changes, change{at: now, inst: inst, lease: l})
 	close(r.changed)
@@ -232,13 +258,26 @@ func (r *Registry) Register(pathApp string, in *eureka.Instance, replication boo
 		in.LeaseInfo.RenewalIntervalInSecs = eureka.DefaultRenewalIntervalInSecs
 	}
 	r.mu.Lock()
-	r.registerLocked(now, in, replication)
+	stored := r.registerLocked(now, in, replication)
 	r.mu.Unlock()
 	r.metrics.registrations.Inc()
+	if !replication {
+		r.replicateRegister(stored)
+	}
 	return nil
 }
 
-func (r *Registry) registerLocked(now int64, in *eureka.Instance, replication bool) {
+func (r *Registry) replicateRegister(in *eureka.Instance) {
+	if r.rep == nil {
+		return
+	}
+	r.rep.Replicate(eureka.ReplicationInstance{
+		Action: eureka.ActionRegister, AppName: in.App, ID: in.ID(),
+		LastDirtyTimestamp: in.LastDirtyTimestamp, Status: in.Status, InstanceInfo: in,
+	})
+}
+
+func (r *Registry) registerLocked(now int64, in *eureka.Instance, replication bool) *eureka.Instance {
 	id := in.ID()
 	existing := r.lookupLocked(in.App, id)
 	if existing != nil && existing.holder.LastDirtyTimestamp > in.LastDirtyTimestamp {
@@ -286,6 +325,7 @@ func (r *Registry) registerLocked(now int64, in *eureka.Instance, replication bo
 	}
 	r.registered = pushEvent(r.registered, Event{At: time.UnixMilli(now), App: in.App, ID: id, Cause: "registered"})
 	r.recordLocked(now, in, l)
+	return in
 }
 
 func pushEvent(ring []Event, e Event) []Event {
@@ -319,10 +359,9 @@ func (r *Registry) Renew(app, id string, args RenewArgs) (*eureka.Instance, erro
 	}
 	h := l.holder
 	status := h.Status
-	if status == eureka.StatusUp || status == eureka.StatusOutOfService {
-		if o, ok := r.overrides[id]; ok {
-			status = o
-		}
+	override, hasOverride := r.overrides[id]
+	if hasOverride && (status == eureka.StatusUp || status == eureka.StatusOutOfService) {
+		status = override
 	}
 	r.mu.RUnlock()
 	if status == eureka.StatusUnknown {
@@ -337,6 +376,14 @@ func (r *Registry) Renew(app, id string, args RenewArgs) (*eureka.Instance, erro
 	r.renewsThisMin.Add(1)
 	l.lastRenewal.Store(now)
 	r.metrics.renewals.Inc()
+	if !args.Replication && r.rep != nil {
+		item := eureka.ReplicationInstance{Action: eureka.ActionHeartbeat, AppName: app, ID: id,
+			LastDirtyTimestamp: h.LastDirtyTimestamp, Status: status}
+		if hasOverride {
+			item.OverriddenStatus = override
+		}
+		r.rep.Replicate(item)
+	}
 	if args.LastDirtyTimestamp == 0 || !r.cfg.SyncWhenTimestampDiffers {
 		return nil, nil
 	}
@@ -374,11 +421,15 @@ func (r *Registry) fixStatus(app, id string, seen *eureka.Instance, status eurek
 func (r *Registry) Cancel(app, id string, replication bool) error {
 	now := r.nowMs()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.cancelLocked(now, app, id, "cancelled") {
+	ok := r.cancelLocked(now, app, id, "cancelled")
+	r.mu.Unlock()
+	if !ok {
 		return fmt.Errorf("cancel %s/%s: %w", app, id, ErrNotFound)
 	}
 	r.metrics.cancels.Inc()
+	if !replication && r.rep != nil {
+		r.rep.Replicate(eureka.ReplicationInstance{Action: eureka.ActionCancel, AppName: app, ID: id})
+	}
 	return nil
 }
 
@@ -410,6 +461,17 @@ func (r *Registry) cancelLocked(now int64, app, id, cause string) bool {
 // SetStatus sets a status override, as PUT /apps/{APP}/{ID}/status does.
 // Like Eureka, setting the status an instance already has stores nothing.
 func (r *Registry) SetStatus(app, id string, status eureka.Status, lastDirty int64, replication bool) error {
+	if err := r.setStatus(app, id, status, lastDirty); err != nil {
+		return err
+	}
+	if !replication && r.rep != nil {
+		r.rep.Replicate(eureka.ReplicationInstance{Action: eureka.ActionStatusUpdate, AppName: app, ID: id,
+			Status: status, LastDirtyTimestamp: lastDirty})
+	}
+	return nil
+}
+
+func (r *Registry) setStatus(app, id string, status eureka.Status, lastDirty int64) error {
 	now := r.nowMs()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -442,6 +504,17 @@ func (r *Registry) SetStatus(app, id string, status eureka.Status, lastDirty int
 // (UNKNOWN when the caller gave none, which makes the next heartbeat answer 404
 // so the client re-registers with its real status).
 func (r *Registry) DeleteStatusOverride(app, id string, status eureka.Status, lastDirty int64, replication bool) error {
+	if err := r.deleteStatusOverride(app, id, status, lastDirty); err != nil {
+		return err
+	}
+	if !replication && r.rep != nil {
+		r.rep.Replicate(eureka.ReplicationInstance{Action: eureka.ActionDeleteStatusOverride, AppName: app, ID: id,
+			Status: status, LastDirtyTimestamp: lastDirty})
+	}
+	return nil
+}
+
+func (r *Registry) deleteStatusOverride(app, id string, status eureka.Status, lastDirty int64) error {
 	now := r.nowMs()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -472,9 +545,9 @@ func (r *Registry) DeleteStatusOverride(app, id string, status eureka.Status, la
 func (r *Registry) UpdateMetadata(app, id string, kv map[string]string) error {
 	now := r.nowMs()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	l := r.lookupLocked(app, id)
 	if l == nil {
+		r.mu.Unlock()
 		return fmt.Errorf("metadata %s/%s: %w", app, id, ErrNotFound)
 	}
 	c := l.holder.Clone()
@@ -484,7 +557,9 @@ func (r *Registry) UpdateMetadata(app, id string, kv map[string]string) error {
 	for k, v := range kv {
 		c.Metadata[k] = v
 	}
-	r.registerLocked(now, c, false)
+	stored := r.registerLocked(now, c, false)
+	r.mu.Unlock()
+	r.replicateRegister(stored)
 	return nil
 }
 
@@ -569,13 +644,17 @@ func (r *Registry) OpenForTraffic(count int) {
 	r.lastEviction = r.opened
 }
 
-// allowAccess reports whether registry reads are served: not during the
-// warm-up window after an empty start (only when DefaultOpenForTrafficCount
-// is 0, as in Eureka).
+// allowAccess reports whether registry reads are served: not before the
+// registry opens (while it syncs from its peers, so nobody mistakes a partial
+// registry for the whole), and not during the warm-up window after an empty
+// start when DefaultOpenForTrafficCount is 0, as in Eureka.
 func (r *Registry) allowAccess() bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if !r.transferEmpty || r.opened.IsZero() {
+	if r.opened.IsZero() {
+		return false
+	}
+	if !r.transferEmpty {
 		return true
 	}
 	return r.clock.Now().Sub(r.opened) >= r.cfg.WaitTimeWhenSyncEmpty
@@ -658,3 +737,27 @@ func (r *Registry) evict() int {
 	r.metrics.evictions.Add(float64(n))
 	return n
 }
+
+// Current returns the stored copy of an instance, expired or not, or nil.
+// The result is shared and must not be modified. Peers use it to answer a
+// peer's 404 with a fresh registration.
+func (r *Registry) Current(app, id string) *eureka.Instance {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if l := r.lookupLocked(app, id); l != nil {
+		return l.holder
+	}
+	return nil
+}
+
+// Opened reports whether the registry has opened for traffic (its start-up
+// sync is over).
+func (r *Registry) Opened() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return !r.opened.IsZero()
+}
+
+// Metrics returns the registry's Prometheus registry, on which peers and the
+// process register their own metrics.
+func (r *Registry) Metrics() *prometheus.Registry { return r.metrics.reg }

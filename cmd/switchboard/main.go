@@ -1,7 +1,7 @@
 // Command switchboard runs the Switchboard registry and gateway.
 //
-//	switchboard registry [--config FILE] [--port N] [--profile P]
-//	switchboard dev      [--port N]
+//	switchboard registry [--config FILE] [--port N] [--profile P] [--peers URL,...]
+//	switchboard dev      [--port N] [--cluster N]
 //	switchboard version
 package main
 
@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/serve"
 	"github.com/switchboard-dev/switchboard/internal/springconf"
 	"github.com/switchboard-dev/switchboard/registry"
+	"github.com/switchboard-dev/switchboard/registry/peer"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,8 +32,8 @@ var version = "0.1.0-dev"
 const usage = `Switchboard: a Eureka-compatible service registry and API gateway.
 
 Usage:
-  switchboard registry [--config FILE] [--port N] [--profile NAME]
-  switchboard dev [--port N]
+  switchboard registry [--config FILE] [--port N] [--profile NAME] [--peers URL,...]
+  switchboard dev [--port N] [--cluster N]
   switchboard version
 
 Run "switchboard COMMAND --help" for a command's flags.
@@ -74,16 +75,21 @@ type flags struct {
 	config   string
 	port     string
 	profiles string
+	peers    string
 	logLevel string
+	cluster  int
 }
 
 func parseFlags(name string, args []string, stderr io.Writer, dev bool) (*flags, error) {
 	fs := flag.NewFlagSet("switchboard "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f flags
-	if !dev {
+	if dev {
+		fs.IntVar(&f.cluster, "cluster", 1, "number of registry `nodes` to run, peered, on consecutive ports")
+	} else {
 		fs.StringVar(&f.config, "config", "", "configuration `file` (application.yml, .yaml or .properties)")
 		fs.StringVar(&f.profiles, "profile", "", "active Spring `profiles`, comma-separated (also SPRING_PROFILES_ACTIVE)")
+		fs.StringVar(&f.peers, "peers", "", "peer service `URLs`, comma-separated (overrides eureka.client.service-url.defaultZone)")
 	}
 	fs.StringVar(&f.port, "port", "", "listening `port` (overrides server.port)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -92,6 +98,9 @@ func parseFlags(name string, args []string, stderr io.Writer, dev bool) (*flags,
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("switchboard %s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if dev && (f.cluster < 1 || f.cluster > 9) {
+		return nil, fmt.Errorf("--cluster: %d is out of range; want 1 to 9", f.cluster)
 	}
 	return &f, nil
 }
@@ -131,33 +140,113 @@ func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, 
 		}
 		props.Set("server.port", f.port, "--port")
 	}
+	if f.peers != "" {
+		props.Set("eureka.client.service-url.defaultZone", f.peers, "--peers")
+	}
 	settings, err := registry.Bind(props)
 	if err != nil {
 		return err
 	}
-	reg, err := registry.New(settings.Config, registry.WithLogger(log))
-	if err != nil {
-		return err
+	nodes := []registry.Settings{settings}
+	if dev && f.cluster > 1 {
+		nodes = devCluster(settings, f.cluster)
 	}
-	ln, err := net.Listen("tcp", settings.Addr())
-	if err != nil {
-		return fmt.Errorf("registry: %w", err)
+	// Listen on every port first, so a bad port stops everything before
+	// anything starts.
+	lns := make([]net.Listener, len(nodes))
+	for i, s := range nodes {
+		ln, err := net.Listen("tcp", s.Addr())
+		if err != nil {
+			for _, l := range lns[:i] {
+				l.Close()
+			}
+			return fmt.Errorf("registry: %w", err)
+		}
+		lns[i] = ln
 	}
-	lim := serve.DefaultLimits()
-	srv := serve.Server(reg.Handler(), lim, log)
-	reg.OpenForTraffic(0)
-	log.Info("registry listening", "addr", ln.Addr().String(), "version", version,
-		"self_preservation", settings.Config.EnableSelfPreservation)
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	wg.Go(func() { errs <- reg.Run(ctx) })
-	wg.Go(func() { errs <- serve.Run(ctx, srv, ln, lim) })
+	errs := make(chan error, 3*len(nodes))
+	for i, s := range nodes {
+		l := log
+		if len(nodes) > 1 {
+			l = log.With("node", i+1)
+		}
+		if err := startNode(ctx, &wg, errs, s, lns[i], l); err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+	}
 	err = <-errs
 	cancel()
 	wg.Wait()
 	log.Info("registry stopped")
 	return err
+}
+
+// devCluster turns one node's settings into n peered nodes on consecutive ports.
+func devCluster(s registry.Settings, n int) []registry.Settings {
+	urls := make([]string, n)
+	for i := range n {
+		urls[i] = "http://localhost:" + strconv.Itoa(s.Port+i) + "/eureka/"
+	}
+	out := make([]registry.Settings, n)
+	for i := range n {
+		c := s
+		c.Port = s.Port + i
+		c.Config.Peers = urls
+		c.Replication.MyURL = urls[i]
+		out[i] = c
+	}
+	return out
+}
+
+// startNode starts one registry: it listens at once (so peers syncing from
+// it get an answer), copies its peers' registries, opens for traffic, and
+// runs the timers and the replication senders.
+func startNode(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, s registry.Settings, ln net.Listener, log *slog.Logger) error {
+	reg, err := registry.New(s.Config, registry.WithLogger(log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	peers, err := peer.Others(s.Config.Peers, s.Replication.MyURL, port)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("eureka.client.service-url.defaultZone: %w", err)
+	}
+	pc := peer.DefaultConfig()
+	pc.QueueCapacity = s.Replication.QueueCapacity
+	pc.ConnectTimeout = s.Replication.ConnectTimeout
+	pc.ReadTimeout = s.Replication.ReadTimeout
+	pc.SyncRetries = s.Replication.SyncRetries
+	pc.SyncRetryWait = s.Replication.SyncRetryWait
+	pc.MaxBatchDelay = s.Replication.MaxBatchDelay
+	rep, err := peer.New(reg, peers, pc, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if len(peers) > 0 {
+		reg.SetReplicator(rep)
+	}
+	lim := serve.DefaultLimits()
+	srv := serve.Server(reg.Handler(), lim, log)
+	wg.Go(func() { errs <- serve.Run(ctx, srv, ln, lim) })
+	log.Info("registry listening", "addr", ln.Addr().String(), "version", version, "peers", len(peers),
+		"self_preservation", s.Config.EnableSelfPreservation)
+	wg.Go(func() {
+		n, err := rep.Sync(ctx)
+		if err != nil {
+			return
+		}
+		reg.OpenForTraffic(n)
+		log.Info("registry open for traffic", "synced_instances", n)
+		wg.Go(func() { errs <- rep.Run(ctx) })
+		errs <- reg.Run(ctx)
+	})
+	return nil
 }

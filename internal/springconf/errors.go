@@ -64,9 +64,13 @@ func configError(ps []*problem) error {
 			cmp.Compare(a.seq, b.seq),
 		)
 	})
-	errs := make([]error, len(ps))
-	for i, p := range ps {
-		errs[i] = p
+	errs := make([]error, 0, len(ps))
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if s := p.Error(); !seen[s] {
+			seen[s] = true
+			errs = append(errs, p)
+		}
 	}
 	return &ConfigError{Problems: errs}
 }
