@@ -353,10 +353,11 @@ func (d *DataCenterInfo) name(class string) string {
 
 const hexDigits = "0123456789abcdef"
 
-// jsonSafe marks the ASCII bytes a JSON string holds unescaped. Like
-// encoding/json, '<', '>' and '&' are escaped too, so a document can be
-// embedded in HTML.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+// jsonSafe marks the bytes a JSON string holds unescaped: printable ASCII
+// but '"' and '\\'. Like encoding/json, '<', '>' and '&' are escaped too, so a
+// document can be embedded in HTML. Bytes from 0x80 up start UTF-8 sequences
+// and take the slow path.
+var jsonSafe = func() (t [256]bool) {
 	for c := ' '; c < utf8.RuneSelf; c++ {
 		t[c] = true
 	}
@@ -371,14 +372,16 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 // invalid UTF-8 becomes U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
+	start, i := 0, 0
+	for {
+		for i < len(s) && jsonSafe[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -401,19 +404,15 @@ func appendJSONString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
+			start = i + size
+		case r == '\u2028' || r == '\u2029':
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
+			start = i + size
 		}
 		i += size
 	}

@@ -327,8 +327,9 @@ func decodeXMLName(name string) string {
 	return string(b)
 }
 
-// xmlPlain marks the ASCII bytes written unescaped in XML text.
-var xmlPlain = func() (t [utf8.RuneSelf]bool) {
+// xmlPlain marks the bytes written unescaped in XML text: printable ASCII
+// except the five that have entities. Bytes from 0x80 up take the slow path.
+var xmlPlain = func() (t [256]bool) {
 	for c := ' '; c < utf8.RuneSelf; c++ {
 		t[c] = true
 	}
@@ -343,11 +344,17 @@ var xmlPlain = func() (t [utf8.RuneSelf]bool) {
 // '\n' too, which parsers would otherwise turn into spaces). Characters XML
 // cannot hold, and invalid UTF-8, become U+FFFD.
 func appendXMLText(b []byte, s string, attr bool) []byte {
-	start := 0
-	for i := 0; i < len(s); {
+	start, i := 0, 0
+	for {
+		for i < len(s) && xmlPlain[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if xmlPlain[c] || (!attr && (c == '\t' || c == '\n')) {
+			if !attr && (c == '\t' || c == '\n') {
 				i++
 				continue
 			}
@@ -380,9 +387,7 @@ func appendXMLText(b []byte, s string, attr bool) []byte {
 		if r == utf8.RuneError && size == 1 || !xmlChar(r) {
 			b = append(b, s[start:i]...)
 			b = append(b, "\uFFFD"...)
-			i += size
-			start = i
-			continue
+			start = i + size
 		}
 		i += size
 	}

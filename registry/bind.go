@@ -106,6 +106,7 @@ func Bind(p *springconf.Props) (Settings, error) {
 		return ""
 	})
 	b.Seconds(srv+"expected-client-renewal-interval-seconds", &c.ExpectedClientRenewalInterval, time.Second)
+	b.Millis("switchboard.registry.renewal-count-window-ms", &c.RenewalCountWindow, time.Millisecond)
 	b.Millis(srv+"eviction-interval-timer-in-ms", &c.EvictionInterval, time.Millisecond)
 	b.Millis(srv+"renewal-threshold-update-interval-ms", &c.RenewalThresholdUpdateInterval, time.Millisecond)
 	b.Millis(srv+"retention-time-in-m-s-in-delta-queue", &c.DeltaRetention, time.Millisecond)

@@ -20,6 +20,11 @@ type Config struct {
 	// ExpectedClientRenewalInterval is how often clients are expected to renew.
 	// eureka.server.expected-client-renewal-interval-seconds, default 30 s.
 	ExpectedClientRenewalInterval time.Duration
+	// RenewalCountWindow is the period over which renewals are counted for
+	// self-preservation; the threshold scales with it.
+	// switchboard.registry.renewal-count-window-ms, default 60 000 ms (Eureka's
+	// fixed minute). Shorter windows react faster, for tests and small fleets.
+	RenewalCountWindow time.Duration
 	// EvictionInterval is how often expired leases are evicted.
 	// eureka.server.eviction-interval-timer-in-ms, default 60 000 ms.
 	EvictionInterval time.Duration
@@ -82,6 +87,7 @@ func DefaultConfig() Config {
 		EnableSelfPreservation:         true,
 		RenewalPercentThreshold:        0.85,
 		ExpectedClientRenewalInterval:  30 * time.Second,
+		RenewalCountWindow:             time.Minute,
 		EvictionInterval:               60 * time.Second,
 		RenewalThresholdUpdateInterval: 15 * time.Minute,
 		DeltaRetention:                 3 * time.Minute,
@@ -108,7 +114,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("registry: RenewalPercentThreshold %v is out of range; want a value in (0, 1]", c.RenewalPercentThreshold)
 	case c.ExpectedClientRenewalInterval <= 0:
 		return fmt.Errorf("registry: ExpectedClientRenewalInterval %v must be positive", c.ExpectedClientRenewalInterval)
-	case c.EvictionInterval <= 0, c.RenewalThresholdUpdateInterval <= 0, c.DeltaRetention <= 0, c.DeltaRetentionTimerInterval <= 0:
+	case c.EvictionInterval <= 0, c.RenewalCountWindow <= 0, c.RenewalThresholdUpdateInterval <= 0, c.DeltaRetention <= 0, c.DeltaRetentionTimerInterval <= 0:
 		return fmt.Errorf("registry: timer intervals must be positive")
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("registry: MaxBodyBytes %d must be positive", c.MaxBodyBytes)

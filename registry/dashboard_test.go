@@ -24,11 +24,11 @@ import (
 
 // The banners of spec §7.2, verbatim.
 const (
-	bannerEmergency = "EMERGENCY! EUREKA MAY BE INCORRECTLY CLAIMING INSTANCES ARE UP WHEN THEY'RE NOT. " +
+	dashEmergency = "EMERGENCY! EUREKA MAY BE INCORRECTLY CLAIMING INSTANCES ARE UP WHEN THEY'RE NOT. " +
 		"RENEWALS ARE LESSER THAN THRESHOLD AND HENCE THE INSTANCES ARE NOT BEING EXPIRED JUST TO BE SAFE."
-	bannerBelowOff = "RENEWALS ARE LESSER THAN THE THRESHOLD. THE SELF PRESERVATION MODE IS TURNED OFF. " +
+	dashBelowOff = "RENEWALS ARE LESSER THAN THE THRESHOLD. THE SELF PRESERVATION MODE IS TURNED OFF. " +
 		"THIS MAY NOT PROTECT INSTANCE EXPIRY IN CASE OF NETWORK/OTHER PROBLEMS."
-	bannerOff = "THE SELF PRESERVATION MODE IS TURNED OFF. " +
+	dashOff = "THE SELF PRESERVATION MODE IS TURNED OFF. " +
 		"THIS MAY NOT PROTECT INSTANCE EXPIRY IN CASE OF NETWORK/OTHER PROBLEMS."
 )
 
@@ -62,8 +62,10 @@ func dashInstance(app, id, ip string) *eureka.Instance {
 		InstanceID:     id,
 		DataCenterInfo: eureka.DataCenterInfo{Name: "MyOwn"},
 		Status:         eureka.StatusUp,
-		LeaseInfo:      eureka.LeaseInfo{RenewalIntervalInSecs: 30, DurationInSecs: 90},
-		StatusPageURL:  "http://" + ip + ":8080/actuator/info",
+		// Register refuses an empty overriddenStatus; decoders fill in UNKNOWN.
+		OverriddenStatus: eureka.StatusUnknown,
+		LeaseInfo:        eureka.LeaseInfo{RenewalIntervalInSecs: 30, DurationInSecs: 90},
+		StatusPageURL:    "http://" + ip + ":8080/actuator/info",
 	}
 }
 
@@ -77,7 +79,7 @@ func newDashRegistry(t *testing.T, cfg Config) (*Registry, *dashClock) {
 	return r, clock
 }
 
-func mustRegister(t *testing.T, r *Registry, in *eureka.Instance) {
+func dashRegister(t *testing.T, r *Registry, in *eureka.Instance) {
 	t.Helper()
 	if err := r.Register("", in, false); err != nil {
 		t.Fatalf("Register(%s/%s): %v", in.App, in.InstanceID, err)
@@ -86,30 +88,31 @@ func mustRegister(t *testing.T, r *Registry, in *eureka.Instance) {
 
 // The instance of the tutorial that stops renewing.
 const (
-	silentApp = "PAYMENTS"
-	silentID  = "10.0.0.31:payments:8080"
+	dashSilentApp = "PAYMENTS"
+	dashSilentID  = "10.0.0.31:payments:8080"
 )
 
-// tutorial plays the getting-started scenario by hand on a fake clock: a
+// dashTutorial plays the getting-started scenario by hand on a fake clock: a
 // standalone registry opens with nothing synced (E=1), six instances register
 // (E=7, T=11) and renew every 30 s; the renewal counter rolls and eviction
 // runs every minute. After 3 minutes PAYMENTS' second instance stops renewing
 // without cancelling. The registry is left 7 minutes after opening, when that
-// lease has long expired.
-func tutorial(t *testing.T, selfPreservation bool) (*Registry, *dashClock) {
+// lease has long expired. peers become Config.Peers, for the DS Replicas list.
+func dashTutorial(t *testing.T, selfPreservation bool, peers ...string) (*Registry, *dashClock) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.EnableSelfPreservation = selfPreservation
+	cfg.Peers = peers
 	r, clock := newDashRegistry(t, cfg)
 	r.OpenForTraffic(0)
 
 	type key struct{ app, id string }
 	var all []key
-	for i, app := range []string{"ORDERS", "USERS", silentApp} {
+	for i, app := range []string{"ORDERS", "USERS", dashSilentApp} {
 		for j := range 2 {
 			ip := fmt.Sprintf("10.0.0.%d", (i+1)*10+j)
 			id := ip + ":" + strings.ToLower(app) + ":8080"
-			mustRegister(t, r, dashInstance(app, id, ip))
+			dashRegister(t, r, dashInstance(app, id, ip))
 			all = append(all, key{app, id})
 		}
 	}
@@ -121,7 +124,7 @@ func tutorial(t *testing.T, selfPreservation bool) (*Registry, *dashClock) {
 	for now := 30 * time.Second; now <= 7*time.Minute; now += 30 * time.Second {
 		clock.Advance(30 * time.Second)
 		for _, k := range all {
-			if k.id == silentID && now > 3*time.Minute {
+			if k.id == dashSilentID && now > 3*time.Minute {
 				continue
 			}
 			if _, err := r.Renew(k.app, k.id, RenewArgs{}); err != nil {
@@ -152,7 +155,7 @@ func tutorial(t *testing.T, selfPreservation bool) (*Registry, *dashClock) {
 	if got := r.renewsLastMin.Load(); got != 10 {
 		t.Errorf("renewsLastMin = %d, want 10 (5 instances × 2)", got)
 	}
-	_, err := r.Instance(silentApp, silentID)
+	_, err := r.Instance(dashSilentApp, dashSilentID)
 	if selfPreservation {
 		if evicted != 0 {
 			t.Errorf("evict() removed %d leases in self-preservation, want 0", evicted)
@@ -167,7 +170,7 @@ func tutorial(t *testing.T, selfPreservation bool) (*Registry, *dashClock) {
 			t.Errorf("evict() = %d in self-preservation, want 0", n)
 		}
 		if err != nil {
-			t.Errorf("Instance(%s, %s) = %v; the expired instance should still be registered", silentApp, silentID, err)
+			t.Errorf("Instance(%s, %s) = %v; the expired instance should still be registered", dashSilentApp, dashSilentID, err)
 		}
 	} else {
 		if evicted != 1 {
@@ -180,13 +183,13 @@ func tutorial(t *testing.T, selfPreservation bool) (*Registry, *dashClock) {
 			t.Errorf("LeaseExpirationEnabled() = false without self-preservation, want true")
 		}
 		if err == nil {
-			t.Errorf("Instance(%s, %s) found; want it evicted", silentApp, silentID)
+			t.Errorf("Instance(%s, %s) found; want it evicted", dashSilentApp, dashSilentID)
 		}
 	}
 	return r, clock
 }
 
-func get(t *testing.T, url string) (*http.Response, string) {
+func dashGet(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -203,27 +206,27 @@ func get(t *testing.T, url string) (*http.Response, string) {
 	return resp, string(body)
 }
 
-func serveDashboard(t *testing.T, r *Registry) *httptest.Server {
+func dashServer(t *testing.T, r *Registry) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(r.Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-var bannerRE = regexp.MustCompile(`<h4 class="banner"><b>([^<]*)</b></h4>`)
+var dashBannerRE = regexp.MustCompile(`<h4 class="banner"><b>([^<]*)</b></h4>`)
 
-// banners returns the texts of the red banners on a page.
-func banners(body string) []string {
+// dashBanners returns the texts of the red banners on a page.
+func dashBanners(body string) []string {
 	var out []string
-	for _, m := range bannerRE.FindAllStringSubmatch(body, -1) {
+	for _, m := range dashBannerRE.FindAllStringSubmatch(body, -1) {
 		out = append(out, m[1])
 	}
 	return out
 }
 
-func wantBanner(t *testing.T, body, want string) {
+func wantDashBanner(t *testing.T, body, want string) {
 	t.Helper()
-	got := banners(body)
+	got := dashBanners(body)
 	switch {
 	case want == "" && len(got) != 0:
 		t.Errorf("banners = %q, want none", got)
@@ -232,7 +235,9 @@ func wantBanner(t *testing.T, body, want string) {
 	}
 }
 
-func wantContains(t *testing.T, body string, wants ...string) {
+// wantDashContains checks for HTML as html/template writes it (it writes
+// "+" as "&#43;").
+func wantDashContains(t *testing.T, body string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(body, w) {
@@ -243,13 +248,13 @@ func wantContains(t *testing.T, body string, wants ...string) {
 
 func TestDashboardSelfPreservation(t *testing.T) {
 	t.Parallel()
-	r, _ := tutorial(t, true)
-	_, body := get(t, serveDashboard(t, r).URL+"/")
-	wantBanner(t, body, bannerEmergency)
-	wantContains(t, body,
+	r, _ := dashTutorial(t, true)
+	_, body := dashGet(t, dashServer(t, r).URL+"/")
+	wantDashBanner(t, body, dashEmergency)
+	wantDashContains(t, body,
 		"<td>Environment</td><td>test</td>",
 		"<td>Data center</td><td>default</td>",
-		"<td>Current time</td><td>2024-05-29T16:33:40 +0000</td>",
+		"<td>Current time</td><td>2024-05-29T16:33:40 &#43;0000</td>",
 		"<td>Uptime</td><td>00:07</td>",
 		"<td>Lease expiration enabled</td><td>false</td>",
 		"<td>Renews threshold</td><td>11</td>",
@@ -267,21 +272,21 @@ func TestDashboardSelfPreservation(t *testing.T) {
 
 func TestDashboardSelfPreservationOff(t *testing.T) {
 	t.Parallel()
-	r, _ := tutorial(t, false)
-	_, body := get(t, serveDashboard(t, r).URL+"/")
+	r, _ := dashTutorial(t, false)
+	_, body := dashGet(t, dashServer(t, r).URL+"/")
 	// One eviction took E to 6 and T to 10, and R is 10: still below.
-	wantBanner(t, body, bannerBelowOff)
-	wantContains(t, body,
+	wantDashBanner(t, body, dashBelowOff)
+	wantDashContains(t, body,
 		"<td>Lease expiration enabled</td><td>true</td>",
 		"<td>Renews threshold</td><td>10</td>",
 		"<td>Renews (last min)</td><td>10</td>",
 		"10.0.0.30:payments:8080",
 	)
-	if strings.Contains(body, silentID) {
-		t.Errorf("dashboard still lists evicted instance %s", silentID)
+	if strings.Contains(body, dashSilentID) {
+		t.Errorf("dashboard still lists evicted instance %s", dashSilentID)
 	}
-	_, lastn := get(t, serveDashboard(t, r).URL+"/lastn")
-	wantContains(t, lastn, "<tr><td>2024-05-29T16:31:40 +0000</td><td>PAYMENTS(10.0.0.31:payments:8080)</td></tr>")
+	_, lastn := dashGet(t, dashServer(t, r).URL+"/lastn")
+	wantDashContains(t, lastn, "<tr><td>2024-05-29T16:31:40 &#43;0000</td><td>PAYMENTS(10.0.0.31:payments:8080)</td></tr>")
 }
 
 // TestDashboardBanner pins when each banner shows: isBelowRenewThreshold is
@@ -296,16 +301,16 @@ func TestDashboardBanner(t *testing.T) {
 		renews, thresh   int64
 		want             string
 	}{
-		{"below, after the wait", true, true, 6 * time.Minute, 10, 11, bannerEmergency},
-		{"equal counts as below", true, true, 6 * time.Minute, 11, 11, bannerEmergency},
-		{"zero threshold, no renewals", true, true, 6 * time.Minute, 0, 0, bannerEmergency},
+		{"below, after the wait", true, true, 6 * time.Minute, 10, 11, dashEmergency},
+		{"equal counts as below", true, true, 6 * time.Minute, 11, 11, dashEmergency},
+		{"zero threshold, no renewals", true, true, 6 * time.Minute, 0, 0, dashEmergency},
 		{"below, exactly at the wait", true, true, 5 * time.Minute, 10, 11, ""},
 		{"below, within the wait", true, true, time.Minute, 10, 11, ""},
 		{"below, never opened", true, false, 6 * time.Minute, 10, 11, ""},
 		{"above", true, true, 6 * time.Minute, 12, 11, ""},
-		{"off, below", false, true, 6 * time.Minute, 10, 11, bannerBelowOff},
-		{"off, above", false, true, 6 * time.Minute, 12, 11, bannerOff},
-		{"off, within the wait", false, true, time.Minute, 10, 11, bannerOff},
+		{"off, below", false, true, 6 * time.Minute, 10, 11, dashBelowOff},
+		{"off, above", false, true, 6 * time.Minute, 12, 11, dashOff},
+		{"off, within the wait", false, true, time.Minute, 10, 11, dashOff},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,7 +326,7 @@ func TestDashboardBanner(t *testing.T) {
 			r.renewsLastMin.Store(tt.renews)
 			w := httptest.NewRecorder()
 			r.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-			wantBanner(t, w.Body.String(), tt.want)
+			wantDashBanner(t, w.Body.String(), tt.want)
 		})
 	}
 }
@@ -330,24 +335,25 @@ func TestDashboardRefreshAndEscaping(t *testing.T) {
 	t.Parallel()
 	r, _ := newDashRegistry(t, DefaultConfig())
 	r.OpenForTraffic(0)
-	srv := serveDashboard(t, r)
+	srv := dashServer(t, r)
 
-	_, empty := get(t, srv.URL+"/")
-	wantContains(t, empty, `<tr><td colspan="4">No instances available</td></tr>`)
+	_, empty := dashGet(t, srv.URL+"/")
+	wantDashContains(t, empty, `<tr><td colspan="4">No instances available</td></tr>`)
 
 	evil := dashInstance("EVIL", `<script>alert(1)</script><img src=x onerror=alert(2)>`, "10.0.0.66")
 	evil.StatusPageURL = `http://x/"><script>alert(3)</script>`
 	evil.Metadata = map[string]string{"<script>": "<img src=x onerror=alert(4)>"}
-	mustRegister(t, r, evil)
+	dashRegister(t, r, evil)
 	js := dashInstance("EVIL", "js-link", "10.0.0.67")
 	js.StatusPageURL = "javascript:alert(5)"
-	mustRegister(t, r, js)
+	dashRegister(t, r, js)
 	down := dashInstance("EVIL", "down-1", "10.0.0.68")
 	down.Status = eureka.StatusDown
-	mustRegister(t, r, down)
+	down.StatusPageURL = ""
+	dashRegister(t, r, down)
 
 	for _, path := range []string{"/", "/lastn"} {
-		resp, body := get(t, srv.URL+path)
+		resp, body := dashGet(t, srv.URL+path)
 		for h, want := range map[string]string{
 			"Content-Type":           "text/html; charset=utf-8",
 			"X-Content-Type-Options": "nosniff",
@@ -368,17 +374,17 @@ func TestDashboardRefreshAndEscaping(t *testing.T) {
 		if want := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, want) {
 			t.Errorf("GET %s: Content-Security-Policy = %q, want it to allow the page's style sheet with %q", path, csp, want)
 		}
-		wantContains(t, body, `<meta http-equiv="refresh" content="5">`)
+		wantDashContains(t, body, `<meta http-equiv="refresh" content="5">`)
 		for _, bad := range []string{"<script", "<img", "javascript:", "alert(3)</script>"} {
 			if strings.Contains(body, bad) {
 				t.Errorf("GET %s: page contains %q unescaped", path, bad)
 			}
 		}
-		wantContains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;")
+		wantDashContains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;")
 	}
 
-	_, body := get(t, srv.URL+"/")
-	wantContains(t, body,
+	_, body := dashGet(t, srv.URL+"/")
+	wantDashContains(t, body,
 		// The quote cannot end the attribute.
 		`<a href="http://x/%22%3e%3cscript%3ealert%283%29%3c/script%3e" target="_blank" rel="noopener noreferrer">`,
 		// Not an http URL: no link.
@@ -393,12 +399,12 @@ func TestDashboardReplicas(t *testing.T) {
 	cfg.Peers = []string{"http://admin:s3cret@peer1:8761/eureka/", "http://peer2:8762/eureka/"}
 	r, _ := newDashRegistry(t, cfg)
 	r.OpenForTraffic(0)
-	mustRegister(t, r, dashInstance("SWITCHBOARD", "peer2:switchboard:8762", "peer2"))
-	_, body := get(t, serveDashboard(t, r).URL+"/")
+	dashRegister(t, r, dashInstance("SWITCHBOARD", "peer2:switchboard:8762", "peer2"))
+	_, body := dashGet(t, dashServer(t, r).URL+"/")
 	if strings.Contains(body, "s3cret") || strings.Contains(body, "admin") {
 		t.Errorf("dashboard shows peer credentials")
 	}
-	wantContains(t, body,
+	wantDashContains(t, body,
 		`<li class="list-group-item"><a href="http://peer1:8761/eureka/">peer1</a></li>`,
 		`<li class="list-group-item"><a href="http://peer2:8762/eureka/">peer2</a></li>`,
 		"<tr><td>registered-replicas</td><td>http://peer1:8761/eureka/, http://peer2:8762/eureka/</td></tr>",
@@ -408,7 +414,7 @@ func TestDashboardReplicas(t *testing.T) {
 		"<tr><td>status</td><td>UP</td></tr>",
 	)
 	for _, name := range []string{"total-avail-memory", "num-of-cpus", "current-memory-usage", "server-uptime"} {
-		wantContains(t, body, "<tr><td>"+name+"</td><td>")
+		wantDashContains(t, body, "<tr><td>"+name+"</td><td>")
 	}
 }
 
@@ -416,27 +422,27 @@ func TestDashboardLastN(t *testing.T) {
 	t.Parallel()
 	r, clock := newDashRegistry(t, DefaultConfig())
 	r.OpenForTraffic(0)
-	srv := serveDashboard(t, r)
+	srv := dashServer(t, r)
 
-	_, body := get(t, srv.URL+"/lastn")
+	_, body := dashGet(t, srv.URL+"/lastn")
 	if n := strings.Count(body, `<tr><td colspan="2">No results available</td></tr>`); n != 2 {
 		t.Errorf("empty /lastn shows %d \"No results available\" rows, want 2", n)
 	}
 
-	mustRegister(t, r, dashInstance("ORDERS", "o-1", "10.0.0.1"))
+	dashRegister(t, r, dashInstance("ORDERS", "o-1", "10.0.0.1"))
 	clock.Advance(time.Second)
-	mustRegister(t, r, dashInstance("USERS", "u-1", "10.0.0.2"))
+	dashRegister(t, r, dashInstance("USERS", "u-1", "10.0.0.2"))
 	clock.Advance(time.Second)
 	if err := r.Cancel("ORDERS", "o-1", false); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	_, body = get(t, srv.URL+"/lastn")
-	wantContains(t, body,
+	_, body = dashGet(t, srv.URL+"/lastn")
+	wantDashContains(t, body,
 		"<h2 id=\"cancelled\">Last 1000 cancelled leases</h2>",
 		"<h2 id=\"registered\">Last 1000 newly registered leases</h2>",
-		"<tbody>\n<tr><td>2024-05-29T16:26:42 +0000</td><td>ORDERS(o-1)</td></tr>\n</tbody>",
-		"<tbody>\n<tr><td>2024-05-29T16:26:41 +0000</td><td>USERS(u-1)</td></tr>\n"+
-			"<tr><td>2024-05-29T16:26:40 +0000</td><td>ORDERS(o-1)</td></tr>\n</tbody>",
+		"<tbody>\n<tr><td>2024-05-29T16:26:42 &#43;0000</td><td>ORDERS(o-1)</td></tr>\n</tbody>",
+		"<tbody>\n<tr><td>2024-05-29T16:26:41 &#43;0000</td><td>USERS(u-1)</td></tr>\n"+
+			"<tr><td>2024-05-29T16:26:40 &#43;0000</td><td>ORDERS(o-1)</td></tr>\n</tbody>",
 	)
 }
 
@@ -453,12 +459,15 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Skipf("%s not found; apt-get install chromium", chromium)
 	}
 
-	r, clock := tutorial(t, true)
+	r, clock := dashTutorial(t, true, "http://admin:s3cret@peer1:8761/eureka/", "http://peer2:8762/eureka/")
 	xss := dashInstance("<img src=x onerror=window.__xssApp=1>", `<script>window.__xssID=1</script><img src=x onerror="window.__xssImg=1">`, "10.0.0.66")
 	xss.StatusPageURL = `http://x/"><script>window.__xssURL=1</script>`
 	xss.Metadata = map[string]string{"<script>window.__xssKey=1</script>": "<img src=x onerror=window.__xssMeta=1>"}
-	mustRegister(t, r, xss)
-	srv := serveDashboard(t, r)
+	dashRegister(t, r, xss)
+	down := dashInstance("INVENTORY", "10.0.0.41:inventory:8080", "10.0.0.41")
+	down.Status = eureka.StatusDown
+	dashRegister(t, r, down)
+	srv := dashServer(t, r)
 
 	userData := t.TempDir() // removed after the browser exits: cleanups run after defers
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -479,13 +488,24 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
 	defer cancelAlloc() // kills Chromium and waits for it
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(format string, args ...any) {
+		// cdproto lags Chromium; events it cannot decode are noise here.
+		if !strings.HasPrefix(format, "could not unmarshal event") {
+			t.Logf("chromedp: "+format, args...)
+		}
+	}))
 	defer cancelBrowser()
+	defer func() {
+		// Close Chromium gracefully so it reaps its own helper processes.
+		if err := chromedp.Cancel(bctx); err != nil {
+			t.Logf("closing Chromium: %v", err)
+		}
+	}()
 
-	var banner, instances, navColor string
+	var banner, instances, navColor, html string
 	var injected []string
 	var elements int
-	var png []byte
+	var png, lastnPNG []byte
 	err := chromedp.Run(bctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.Text(".banner", &banner, chromedp.ByQuery),
@@ -493,13 +513,27 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.Evaluate(`Object.keys(window).filter(k => k.startsWith("__xss"))`, &injected),
 		chromedp.Evaluate(`document.querySelectorAll("script, img, iframe, object").length`, &elements),
 		chromedp.Evaluate(`getComputedStyle(document.querySelector(".navbar")).backgroundColor`, &navColor),
+		chromedp.OuterHTML("html", &html, chromedp.ByQuery),
 		chromedp.FullScreenshot(&png, 100),
 	)
 	if err != nil {
 		t.Fatalf("loading the dashboard in Chromium: %v", err)
 	}
-	if got := strings.TrimSpace(banner); got != bannerEmergency {
-		t.Errorf("banner text = %q, want %q", got, bannerEmergency)
+	var lastn string
+	err = chromedp.Run(bctx,
+		chromedp.Navigate(srv.URL+"/lastn"),
+		chromedp.Text("main", &lastn, chromedp.ByQuery),
+		chromedp.FullScreenshot(&lastnPNG, 100),
+		chromedp.Navigate(srv.URL+"/"),
+	)
+	if err != nil {
+		t.Fatalf("loading /lastn in Chromium: %v", err)
+	}
+	if want := "PAYMENTS(10.0.0.31:payments:8080)"; !strings.Contains(lastn, want) {
+		t.Errorf("/lastn does not show %q; it reads:\n%s", want, lastn)
+	}
+	if got := strings.TrimSpace(banner); got != dashEmergency {
+		t.Errorf("banner text = %q, want %q", got, dashEmergency)
 	}
 	if len(injected) != 0 {
 		t.Errorf("instance data ran script in the page: window has %q", injected)
@@ -516,6 +550,9 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Errorf("instances table does not show %q literally; it reads:\n%s", want, instances)
 		}
 	}
+	if strings.Contains(html, "s3cret") {
+		t.Errorf("page shows a peer's password")
+	}
 	// The style sheet is inline and allowed by hash: if the CSP refused it,
 	// the header bar would have no background.
 	if navColor != "rgb(52, 48, 45)" {
@@ -528,11 +565,13 @@ func TestDashboardBrowser(t *testing.T) {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("creating TEST_ARTIFACTS directory: %v", err)
 	}
-	shot := filepath.Join(dir, "dashboard.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatalf("saving screenshot: %v", err)
+	for name, b := range map[string][]byte{"dashboard.png": png, "dashboard-lastn.png": lastnPNG} {
+		shot := filepath.Join(dir, name)
+		if err := os.WriteFile(shot, b, 0o644); err != nil {
+			t.Fatalf("saving screenshot: %v", err)
+		}
+		t.Logf("screenshot: %s", shot)
 	}
-	t.Logf("dashboard screenshot: %s", shot)
 
 	// The page reloads itself: mark this document, move the clock, and wait
 	// for a new document showing the new time.

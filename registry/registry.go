@@ -611,11 +611,12 @@ func (r *Registry) decorateInto(c *eureka.Instance, l *lease) {
 	c.IsCoordinatingDiscoveryServer = false
 }
 
-// updateThresholdLocked recomputes the renews-per-minute threshold with
-// Eureka's formula, in its order of float operations, truncated.
+// updateThresholdLocked recomputes the renewal threshold with Eureka's
+// formula, int(E × (60 / interval) × percent), in its order of float
+// operations, truncated; the 60 is the renewal count window.
 func (r *Registry) updateThresholdLocked() {
-	perMin := 60.0 / r.cfg.ExpectedClientRenewalInterval.Seconds()
-	r.threshold.Store(int64(float64(r.expected) * perMin * r.cfg.RenewalPercentThreshold))
+	perWindow := r.cfg.RenewalCountWindow.Seconds() / r.cfg.ExpectedClientRenewalInterval.Seconds()
+	r.threshold.Store(int64(float64(r.expected) * perWindow * r.cfg.RenewalPercentThreshold))
 }
 
 // LeaseExpirationEnabled reports whether eviction may run: always without

@@ -17,7 +17,7 @@ func (r *Registry) Run(ctx context.Context) error {
 	if !opened {
 		r.OpenForTraffic(0)
 	}
-	renews := time.NewTicker(time.Minute)
+	renews := time.NewTicker(r.cfg.RenewalCountWindow)
 	defer renews.Stop()
 	evict := time.NewTicker(r.cfg.EvictionInterval)
 	defer evict.Stop()

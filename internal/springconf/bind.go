@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -510,21 +511,36 @@ func suggest(e *entry, rest []seg, prefix name, cands []known) string {
 			return "; did you mean " + spell(same[0].key) + "?"
 		}
 	}
-	if len(cands) == 0 || len(cands) > maxListed {
-		return ""
-	}
-	names := make([]string, len(cands))
-	for i, k := range cands {
+	// List the known keys under the closest ancestor of e that has some.
+	for depth := len(prefix.segs) + len(rest) - 1; depth >= len(prefix.segs); depth-- {
+		scope := name{segs: append(slices.Clone(prefix.segs), rest[:depth-len(prefix.segs)]...)}
 		if env {
-			names[i] = envName(k.key)
-		} else {
-			names[i] = rawOf(k.segs[len(prefix.segs):])
+			scope.segs = prefix.segs // the environment's elements are uncertain
+			depth = len(prefix.segs)
 		}
+		var names []string
+		for _, k := range cands {
+			if _, ok := k.hasPrefix(scope); ok && len(k.segs) > len(scope.segs) {
+				if env {
+					names = append(names, envName(k.key))
+				} else {
+					names = append(names, rawOf(k.segs[len(scope.segs):]))
+				}
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		if len(names) > maxListed {
+			return ""
+		}
+		slices.Sort(names)
+		if env {
+			return "; known: " + strings.Join(names, ", ")
+		}
+		return "; known under " + rawOf(scope.segs) + ": " + strings.Join(names, ", ")
 	}
-	if env {
-		return "; known: " + strings.Join(names, ", ")
-	}
-	return "; known under " + rawOf(prefix.segs) + ": " + strings.Join(names, ", ")
+	return ""
 }
 
 // maxListed is how many known keys an unknown-key error lists.

@@ -96,7 +96,7 @@ spring.cloud.gateway.routes:
 			t.Errorf("Lookup(%q) = %+v, %v; want %q from %s", tt.key, v, ok, tt.value, tt.where)
 		}
 	}
-	for _, key := range []string{"port", "serverport"} {
+	for _, key := range []string{"port", "server"} {
 		if v, ok := p.Lookup(key); ok {
 			t.Errorf("Lookup(%q) = %+v; want nothing", key, v)
 		}
@@ -143,7 +143,7 @@ eureka.instance.hostname: peer2-doc
 		{name: "none active: default", port: "8761", portAt: "application.yml:1", host: "default"},
 		{name: "argument", profiles: []string{"peer1"}, port: "8762", portAt: "application-peer1.yml:1", host: "base"},
 		{name: "environment", environ: []string{"SPRING_PROFILES_ACTIVE=x, peer1"}, port: "8762", portAt: "application-peer1.yml:1", host: "base"},
-		{name: "error in a profile file", profiles: []string{"peer2"}, err: "application-peer2.yml:3: did not find expected node content"},
+		{name: "error in a profile file", profiles: []string{"peer2"}, err: "application-peer2.yml:2: did not find expected node content"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

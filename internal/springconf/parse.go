@@ -252,20 +252,73 @@ func parseYAML(where string, src int, data []byte) (docs [][]*entry, probs []*pr
 			break
 		}
 		if err != nil {
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			p := &problem{where: where, msg: msg, src: src}
-			if m := yamlLine.FindStringSubmatch(msg); m != nil {
-				p.line, _ = strconv.Atoi(m[1])
-				p.where = fmt.Sprintf("%s:%d", where, p.line)
-				p.msg = m[2]
+			line, msg := yamlError(err)
+			if line = problemLine(data, msg, line); line > 0 {
+				where = fmt.Sprintf("%s:%d", where, line)
 			}
-			return nil, append(f.probs, p)
+			return nil, append(f.probs, &problem{where: where, msg: msg, src: src, line: line})
 		}
 		f.entries = nil
 		f.document(&doc)
 		docs = append(docs, f.entries)
 	}
 	return docs, f.probs
+}
+
+// yamlError splits an error from the YAML parser into its line, if any,
+// and what is wrong.
+func yamlError(err error) (line int, msg string) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	return line, msg
+}
+
+// problemLine returns the line of a syntax error. The parser reports the
+// line where the construct around the problem starts, which for a
+// mis-indented key can be the first line of the file; so this finds the
+// shortest run of lines from the start that fails in the same way, and
+// the problem is on its last line. It gives up, returning line, after
+// parsing a few megabytes.
+func problemLine(data []byte, msg string, line int) int {
+	budget := 4 << 20
+	end := 0
+	for n := 1; end < len(data); n++ {
+		i := bytes.IndexByte(data[end:], '\n')
+		if i < 0 {
+			end = len(data)
+		} else {
+			end += i + 1
+		}
+		if n < line {
+			continue
+		}
+		if budget -= end; budget < 0 {
+			break
+		}
+		if err := decodeAll(data[:end]); err != nil {
+			if _, m := yamlError(err); m == msg {
+				return n
+			}
+		}
+	}
+	return line
+}
+
+// decodeAll parses every document in data.
+func decodeAll(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := decode(dec, &n); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // decode is dec.Decode, with a panic in the parser turned into an error

@@ -389,7 +389,7 @@ func TestParseErrors(t *testing.T) {
 			name: "yaml syntax",
 			file: "application.yml",
 			text: "a: 1\nb: [1, 2\nc: 3\n",
-			want: "application.yml:4: did not find expected ',' or ']'",
+			want: "application.yml:2: did not find expected ',' or ']'",
 		},
 		{
 			name: "yaml bad indentation",
@@ -435,7 +435,7 @@ func TestParseErrors(t *testing.T) {
 			file: "application.properties",
 			text: "a=1\nb=\\u00zz\nc\\u12=3\n=4\n",
 			want: "application.properties:2: \"\\\\u00zz\" is not a \\uXXXX escape\n" +
-				"application.properties:3: \"\\\\u12=3\" is not a \\uXXXX escape\n" +
+				"application.properties:3: \"\\\\u12\" is not a \\uXXXX escape\n" +
 				"application.properties:4: missing key before \"=\"",
 		},
 		{
