@@ -650,7 +650,42 @@ func pad2(n int) string {
 	return strconv.Itoa(n)
 }
 
+// serveHealth answers /actuator/health in Spring Boot's shape. A node that is
+// still copying its peers' registries answers 503 OUT_OF_SERVICE, so a load
+// balancer keeps clients away until it has the whole registry. Peers that
+// are down show in the "peers" component without failing the node: it still
+// serves its clients.
 func (r *Registry) serveHealth(w http.ResponseWriter, req *http.Request) {
 	w.Header()["Content-Type"] = contentJSON
-	w.Write([]byte(`{"status":"UP"}`))
+	w.Header().Set("Cache-Control", "no-store")
+	if !r.Opened() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"OUT_OF_SERVICE","components":{"registry":{"status":"OUT_OF_SERVICE","details":{"reason":"syncing from peers"}}}}`))
+		return
+	}
+	b := []byte(`{"status":"UP","components":{"registry":{"status":"UP"}`)
+	if r.rep != nil {
+		peers := r.rep.Peers()
+		status := "UP"
+		for _, p := range peers {
+			if !p.Available {
+				status = "DOWN"
+			}
+		}
+		b = append(b, `,"peers":{"status":"`+status+`","details":{`...)
+		for i, p := range peers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, p.URL)
+			if p.Available {
+				b = append(b, `:"UP"`...)
+			} else {
+				b = append(b, `:"DOWN"`...)
+			}
+		}
+		b = append(b, "}}"...)
+	}
+	b = append(b, "}}"...)
+	w.Write(b)
 }

@@ -35,7 +35,7 @@ type Replication struct {
 	SyncRetries int
 	// SyncRetryWait is eureka.server.registry-sync-retry-wait-ms (1000).
 	SyncRetryWait time.Duration
-	// MaxBatchDelay is switchboard.registry.replication.max-batch-delay-ms (500).
+	// MaxBatchDelay is switchboard.registry.replication.max-batch-delay-ms (0).
 	MaxBatchDelay time.Duration
 }
 
@@ -88,7 +88,7 @@ var ignoredClientKeys = []string{
 func Bind(p *springconf.Props) (Settings, error) {
 	s := Settings{Config: DefaultConfig(), Port: 8761, Replication: Replication{
 		QueueCapacity: 10000, ConnectTimeout: time.Second, ReadTimeout: 5 * time.Second,
-		SyncRetries: 5, SyncRetryWait: time.Second, MaxBatchDelay: 500 * time.Millisecond,
+		SyncRetries: 5, SyncRetryWait: time.Second,
 	}}
 	rp := &s.Replication
 	c := &s.Config
@@ -123,7 +123,7 @@ func Bind(p *springconf.Props) (Settings, error) {
 	b.Millis(srv+"peer-node-read-timeout-ms", &rp.ReadTimeout, time.Millisecond)
 	b.Int(srv+"registry-sync-retries", &rp.SyncRetries, 0, 1000)
 	b.Millis(srv+"registry-sync-retry-wait-ms", &rp.SyncRetryWait, time.Millisecond)
-	b.Millis("switchboard.registry.replication.max-batch-delay-ms", &rp.MaxBatchDelay, time.Millisecond)
+	b.Millis("switchboard.registry.replication.max-batch-delay-ms", &rp.MaxBatchDelay, 0)
 	for _, k := range ignoredServerKeys {
 		b.Ignore(srv + k)
 	}

@@ -244,6 +244,12 @@ func validateRegistration(pathApp string, in *eureka.Instance) error {
 // the upper-cased application name from the URL, or "" to skip that check.
 // The registry takes ownership of in.
 func (r *Registry) Register(pathApp string, in *eureka.Instance, replication bool) error {
+	if in.Status == "" {
+		in.Status = eureka.StatusUp
+	}
+	if in.OverriddenStatus == "" {
+		in.OverriddenStatus = eureka.StatusUnknown
+	}
 	if err := validateRegistration(pathApp, in); err != nil {
 		return err
 	}

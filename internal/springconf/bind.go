@@ -330,10 +330,7 @@ func (b *Binder) Map(key string, dst *map[string]string) {
 		sub := subs[i]
 		k, ok := spelled[flatOf(sub)]
 		if !ok {
-			k = rawOf(sub)
-			if len(sub) == 1 && sub[0].bracketed() && !sub[0].index {
-				k = strings.TrimSuffix(strings.TrimPrefix(k, "["), "]") // Spring's "[/**]" is "/**"
-			}
+			k = mapKey(sub)
 			spelled[flatOf(sub)] = k
 		}
 		if b.p.lookup(e.name) != e {
@@ -344,6 +341,17 @@ func (b *Binder) Map(key string, dst *map[string]string) {
 		}
 	}
 	*dst = m
+}
+
+// mapKey returns the key of a map entry: the elements below the map, as
+// written, except that the first loses its brackets: "0" rather than "[0]",
+// and "/**" for Spring's "[/**]".
+func mapKey(sub []seg) string {
+	first := sub[0].raw
+	if sub[0].bracketed() && !sub[0].index {
+		first = first[1 : len(first)-1]
+	}
+	return first + rawTail(sub[1:])
 }
 
 // Ignore makes keys, and everything under them, known: they are accepted
@@ -402,7 +410,8 @@ func (b *Binder) ErrorAt(v Value, format string, args ...any) {
 //
 //	application.yml:7: eureka.server.renewal-percent-treshold: unknown key; did you mean eureka.server.renewal-percent-threshold?
 //
-// Call it after binding everything under prefixes.
+// Call it after binding everything under prefixes. Keys read with
+// Props.Lookup rather than Binder.Lookup are not known.
 func (b *Binder) Unknown(prefixes ...string) {
 	reported := map[*entry]bool{}
 	for _, prefix := range prefixes {

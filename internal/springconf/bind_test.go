@@ -309,10 +309,10 @@ func TestBinder(t *testing.T) {
 		},
 		{
 			name: "string list: the environment's items join the file's list",
-			yaml: "a.list:\n  - x\n  - y\n",
+			yaml: "switchboard.list:\n  - x\n  - y\n",
 			env:  []string{"SWITCHBOARD_LIST_1=Y", "SWITCHBOARD_LIST_2=z"},
 			bind: func(b *Binder) any { var v []string; b.StringList("switchboard.list", &v); return v },
-			want: []string{"Y", "z"},
+			want: []string{"x", "Y", "z"},
 		},
 		{
 			name: "string list of maps",
@@ -358,9 +358,9 @@ func TestBinder(t *testing.T) {
 		},
 		{
 			name: "map with bracketed keys",
-			yaml: "routes:\n  '[/api/**]': a\n  '[/x.y]': b\n",
+			yaml: "routes:\n  '[/api/**]': a\n  '[/x.y]': b\n  0: c\n  '[/z]': {d: e}\n",
 			bind: func(b *Binder) any { var m map[string]string; b.Map("routes", &m); return m },
-			want: map[string]string{"/api/**": "a", "/x.y": "b"},
+			want: map[string]string{"/api/**": "a", "/x.y": "b", "0": "c", "/z.d": "e"},
 		},
 		{
 			name: "map empty",

@@ -14,8 +14,8 @@
 // cancel, status override and its removal, metadata change) becomes a task in
 // one bounded queue per peer. A newer task for the same action and instance
 // replaces a pending one. One goroutine per peer sends tasks in batches to
-// POST {peer}/peerreplication/batch/ in Eureka's wire format, as soon as 250
-// are waiting or the oldest has waited 500 ms. While a peer is unreachable its
+// POST {peer}/peerreplication/batch/ in Eureka's wire format: a batch leaves
+// as soon as the previous one is answered, with up to 250 tasks. While a peer is unreachable its
 // batches are retried with backoff; registrations, cancels and status changes
 // are kept until delivered (or pushed out of a full queue, which is counted),
 // heartbeats expire after one renewal interval because the next one replaces

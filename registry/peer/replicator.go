@@ -24,8 +24,11 @@ import (
 type Config struct {
 	// BatchSize is the most tasks one batch carries (Eureka: 250).
 	BatchSize int
-	// MaxBatchDelay is how long the oldest task waits for a batch to fill
-	// (Eureka: 500 ms). switchboard.registry.replication.max-batch-delay.
+	// MaxBatchDelay is how long the oldest task may wait for a batch to fill.
+	// Eureka waits up to 500 ms; we default to 0: a batch leaves as soon as
+	// the previous one is answered, so batches stay small (and lag low) under
+	// light load and grow to BatchSize under heavy load.
+	// switchboard.registry.replication.max-batch-delay-ms.
 	MaxBatchDelay time.Duration
 	// QueueCapacity bounds each peer's queue; when full the oldest task is
 	// dropped and counted. eureka.server.max-elements-in-peer-replication-pool, 10000.
@@ -55,7 +58,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		BatchSize:       250,
-		MaxBatchDelay:   500 * time.Millisecond,
+		MaxBatchDelay:   0,
 		QueueCapacity:   10000,
 		HeartbeatExpiry: 30 * time.Second,
 		ConnectTimeout:  time.Second,
@@ -72,8 +75,8 @@ func (c *Config) fill() {
 	if c.BatchSize <= 0 {
 		c.BatchSize = d.BatchSize
 	}
-	if c.MaxBatchDelay <= 0 {
-		c.MaxBatchDelay = d.MaxBatchDelay
+	if c.MaxBatchDelay < 0 {
+		c.MaxBatchDelay = 0
 	}
 	if c.QueueCapacity <= 0 {
 		c.QueueCapacity = d.QueueCapacity
