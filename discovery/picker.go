@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,12 +87,24 @@ func (w weighted) Pick(instances []*eureka.Instance) *eureka.Instance {
 	return instances[len(instances)-1]
 }
 
+// weight parses the weight by hand: strconv's errors allocate, and most
+// instances carry no weight at all.
 func (w weighted) weight(in *eureka.Instance) int64 {
-	n, err := strconv.Atoi(in.Metadata[w.key])
-	if err != nil || n <= 0 {
+	s := strings.TrimPrefix(in.Metadata[w.key], "+")
+	if s == "" {
 		return 1
 	}
-	return int64(min(n, maxWeight))
+	var n int64
+	for i := range len(s) {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 1
+		}
+		if n < maxWeight {
+			n = n*10 + int64(c-'0')
+		}
+	}
+	return max(1, min(n, maxWeight))
 }
 
 // ZonePreference returns a Picker that passes fallback only the instances

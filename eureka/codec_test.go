@@ -486,6 +486,7 @@ func TestDecodeInstanceJSON(t *testing.T) {
 		{"escapes", `{"app":"\u00e9t\u00e9\ud83d\ude00\ud800x\/\"\\"}`, func(in *Instance) bool { return in.App == "ÉTÉ😀\uFFFDX/\"\\" }},
 		{"invalid utf-8", "{\"hostName\":\"a\xffb\"}", func(in *Instance) bool { return in.HostName == "a\uFFFDb" }},
 		{"whitespace", " \t\r\n{ \"app\" : \"a\" } \n", func(in *Instance) bool { return in.App == "A" }},
+		{"byte order mark", "\xef\xbb\xbf{\"app\":\"a\"}", func(in *Instance) bool { return in.App == "A" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -522,6 +523,7 @@ func TestDecodeInstanceXML(t *testing.T) {
 		{"declaration and comments", `<?xml version="1.0"?><!-- c --><instance><!-- c --><app>x</app></instance><!-- c -->`,
 			func(in *Instance) bool { return in.App == "X" }},
 		{"namespace", `<instance xmlns="urn:x"><app>x</app></instance>`, func(in *Instance) bool { return in.App == "X" }},
+		{"byte order mark", "\xef\xbb\xbf<instance><app>x</app></instance>", func(in *Instance) bool { return in.App == "X" }},
 		{"empty metadata marker", `<instance><metadata class="java.util.Collections$EmptyMap"/></instance>`,
 			func(in *Instance) bool { return in.Metadata == nil }},
 		{"metadata names", `<instance><metadata><a__b>1</a__b><_-x>2</_-x><c_d>3</c_d><e_>4</e_></metadata></instance>`,

@@ -1,6 +1,7 @@
 package eureka
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -555,8 +556,9 @@ func DecodeReplicationResponseListJSON(data []byte) (*ReplicationResponseList, e
 }
 
 // parseJSONDoc parses data, which must be a JSON object; errors start with path.
+// A leading UTF-8 byte order mark is skipped, as Jackson skips it.
 func parseJSONDoc(data []byte, path string) (jsonValue, error) {
-	v, err := parseJSON(data)
+	v, err := parseJSON(bytes.TrimPrefix(data, utf8BOM))
 	if err != nil {
 		return v, fmt.Errorf("%s: %w", path, err)
 	}

@@ -491,9 +491,12 @@ type xmlReader struct {
 	d *xml.Decoder
 }
 
+// newXMLReader reads data, skipping a leading UTF-8 byte order mark.
 func newXMLReader(data []byte) *xmlReader {
-	return &xmlReader{d: xml.NewDecoder(bytes.NewReader(data))}
+	return &xmlReader{d: xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, utf8BOM)))}
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // token returns the next token; errors start with path.
 func (r *xmlReader) token(path string) (xml.Token, error) {

@@ -609,22 +609,53 @@ func (r *Registry) self() *eureka.Instance {
 func (r *Registry) statusInfo() *eureka.StatusInfo {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	peers := strings.Join(r.cfg.Peers, ",")
+	r.mu.RLock()
+	registered, available, unavailable := r.replicaStatsLocked()
+	r.mu.RUnlock()
 	return &eureka.StatusInfo{
 		GeneralStats: []eureka.Stat{
 			{Name: "environment", Value: r.cfg.Environment},
 			{Name: "num-of-cpus", Value: strconv.Itoa(runtime.NumCPU())},
 			{Name: "total-avail-memory", Value: strconv.FormatUint(ms.Sys>>20, 10) + "mb"},
-			{Name: "current-memory-usage", Value: strconv.FormatUint(ms.HeapAlloc>>20, 10) + "mb"},
+			{Name: "current-memory-usage", Value: memoryUsage(&ms)},
 			{Name: "server-uptime", Value: formatUptime(r.clock.Now().Sub(r.started))},
 		},
 		ApplicationStats: []eureka.Stat{
-			{Name: "registered-replicas", Value: peers},
-			{Name: "available-replicas", Value: ""},
-			{Name: "unavailable-replicas", Value: ""},
+			{Name: "registered-replicas", Value: registered},
+			{Name: "available-replicas", Value: available},
+			{Name: "unavailable-replicas", Value: unavailable},
 		},
 		Instance: r.self(),
 	}
+}
+
+// replicas lists the peers as Eureka's status page does: all, then those the
+// last exchange with succeeded, then the others. Credentials are removed.
+// Eureka calls a peer available when it finds the peer registered as an
+// instance of its own application; we use what replication saw.
+func (r *Registry) replicas() (registered, available, unavailable []string) {
+	if r.rep == nil {
+		return nil, nil, nil
+	}
+	for _, p := range r.rep.Peers() {
+		registered = append(registered, p.URL)
+		if p.Available {
+			available = append(available, p.URL)
+		} else {
+			unavailable = append(unavailable, p.URL)
+		}
+	}
+	return registered, available, unavailable
+}
+
+// joinComma writes each item followed by a comma, as Eureka does.
+func joinComma(items []string) string {
+	var b strings.Builder
+	for _, s := range items {
+		b.WriteString(s)
+		b.WriteByte(',')
+	}
+	return b.String()
 }
 
 // formatUptime writes an uptime as the Spring dashboard does: HH:mm, with a

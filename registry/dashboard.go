@@ -159,16 +159,19 @@ func (r *Registry) dashboardView() *statusPage {
 	r.mu.RUnlock()
 
 	slices.SortFunc(v.Apps, func(a, b appRow) int { return strings.Compare(a.Name, b.Name) })
-	for _, p := range r.cfg.Peers {
+	peers := r.cfg.Peers
+	if r.rep != nil {
+		peers, _, _ = r.replicas()
+	}
+	for _, p := range peers {
 		if l, ok := replicaLinkOf(p); ok {
 			v.Replicas = append(v.Replicas, l)
 		}
 	}
-	used := ms.HeapAlloc
 	v.GeneralInfo = []nameValue{
 		{"total-avail-memory", strconv.FormatUint(ms.Sys>>20, 10) + "mb"},
 		{"num-of-cpus", strconv.Itoa(runtime.NumCPU())},
-		{"current-memory-usage", strconv.FormatUint(used>>20, 10) + "mb (" + strconv.FormatUint(used*100/max(ms.Sys, 1), 10) + "%)"},
+		{"current-memory-usage", memoryUsage(&ms)},
 		{"server-uptime", v.Uptime},
 		{"registered-replicas", registered},
 		{"available-replicas", available},
@@ -266,6 +269,11 @@ func replicaLinkOf(peer string) (replicaLink, bool) {
 // other show as unavailable. URLs are shown without credentials. The caller
 // holds r.mu.
 func (r *Registry) replicaStatsLocked() (registered, available, unavailable string) {
+	if r.rep != nil {
+		// With replication running we know better: the last exchange.
+		reg, up, down := r.replicas()
+		return strings.Join(reg, ", "), joinComma(up), joinComma(down)
+	}
 	hosts := make(map[string]bool)
 	for _, l := range r.apps[strings.ToUpper(r.cfg.AppName)] {
 		hosts[strings.ToLower(l.holder.HostName)] = true
@@ -341,4 +349,10 @@ func (r *Registry) renderPage(w http.ResponseWriter, req *http.Request, name str
 	if req.Method != http.MethodHead {
 		w.Write(buf.Bytes())
 	}
+}
+
+// memoryUsage writes the heap in use as Eureka does: "203mb (55%)".
+func memoryUsage(ms *runtime.MemStats) string {
+	used := ms.HeapAlloc
+	return strconv.FormatUint(used>>20, 10) + "mb (" + strconv.FormatUint(used*100/max(ms.Sys, 1), 10) + "%)"
 }

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hudl/fargo"
+	"github.com/op/go-logging"
 
 	"github.com/switchboard-dev/switchboard/eureka"
 	"github.com/switchboard-dev/switchboard/internal/testenv"
@@ -21,6 +23,13 @@ import (
 // ScheduleAppUpdates) poll GET /apps/{APP} and GET /vips/{VIP}.
 func TestFargo(t *testing.T) {
 	t.Parallel()
+	quietFargo.Do(func() {
+		// fargo logs every request to stderr through go-logging's global
+		// backend, which go test prints for any failure in this package.
+		// Keep its errors only. Once: go-logging's levels are not safe to
+		// change while fargo goroutines log.
+		logging.SetLevel(logging.ERROR, "fargo")
+	})
 	for _, mode := range []struct {
 		name    string
 		useJSON bool
@@ -34,6 +43,8 @@ func TestFargo(t *testing.T) {
 		})
 	}
 }
+
+var quietFargo sync.Once
 
 // fargoSpec is one instance as the user configures it. Apps are spelled in
 // lower case, as fargo users write them; the registry must upper-case them.
@@ -71,6 +82,11 @@ func (s fargoSpec) instance() *fargo.Instance {
 
 func testFargo(t *testing.T, useJSON bool) {
 	reg := testenv.StartRegistry(t, nil)
+	// fargo's shared transport can dial a spare connection while requests
+	// run concurrently (the watch step) and park it unused. The server
+	// counts a connection that never sent a request as busy for 5s, longer
+	// than the registry's shutdown allows, so close the spares first.
+	t.Cleanup(fargo.HttpClient.CloseIdleConnections)
 	conn := fargo.NewConn(reg.URL)
 	conn.UseJson = useJSON
 	conn.PollInterval = 50 * time.Millisecond

@@ -126,8 +126,8 @@ eureka.instance.hostname: base
 spring.config.activate.on-profile: peer2
 eureka.instance.hostname: peer2-doc
 `,
-		"application-peer1.yml": "server.port: 8762\n",
-		"application-peer2.yml": "server.port: 8763\nbad: [\n",
+		"application-peer1.yml":   "server.port: 8762\n",
+		"application-peer2.yml":   "server.port: 8763\nbad: [\n",
 		"application-default.yml": "eureka.instance.hostname: default\n",
 	})
 	file := paths["application.yml"]

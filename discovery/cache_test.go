@@ -1,0 +1,297 @@
+package discovery
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/eureka"
+)
+
+func inst(app, id string, status eureka.Status, action eureka.ActionType) *eureka.Instance {
+	return &eureka.Instance{
+		InstanceID: id, App: app, HostName: "h-" + id, IPAddr: "10.0.0.1", Status: status,
+		ActionType: action, VIPAddress: strings.ToLower(app), SecureVIPAddress: strings.ToLower(app) + "-s,shared",
+		LastUpdatedTimestamp: 1, LastDirtyTimestamp: 1,
+	}
+}
+
+func doc(apps ...*eureka.Instance) *eureka.Applications {
+	d := &eureka.Applications{}
+	for _, in := range apps {
+		d.Applications = append(d.Applications, &eureka.Application{Name: in.App, Instances: []*eureka.Instance{in}})
+	}
+	return d
+}
+
+// ids lists app/id of every instance of an index, sorted.
+func ids(all map[string]map[string]*eureka.Instance) []string {
+	var out []string
+	for app, m := range all {
+		for id, in := range m {
+			out = append(out, app+"/"+id+"="+string(in.Status))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestApplyDelta(t *testing.T) {
+	t.Parallel()
+	base := fromFull(doc(inst("A", "a1", eureka.StatusUp, ""), inst("A", "a2", eureka.StatusUp, ""), inst("B", "b1", eureka.StatusDown, "")))
+	renewed := inst("A", "a1", eureka.StatusUp, eureka.ActionModified)
+	renewed.LeaseInfo.LastRenewalTimestamp = 99
+	moved := inst("A", "a1", eureka.StatusUp, eureka.ActionModified)
+	moved.IPAddr = "10.0.0.2"
+	moved.LastUpdatedTimestamp = 2
+	tests := []struct {
+		name  string
+		delta *eureka.Applications
+		want  []string // nil: nothing changed
+	}{
+		{"empty delta changes nothing", doc(), nil},
+		{"added instance", doc(inst("C", "c1", eureka.StatusUp, eureka.ActionAdded)),
+			[]string{"A/a1=UP", "A/a2=UP", "B/b1=DOWN", "C/c1=UP"}},
+		{"modified status", doc(inst("B", "b1", eureka.StatusUp, eureka.ActionModified)),
+			[]string{"A/a1=UP", "A/a2=UP", "B/b1=UP"}},
+		{"deleted instance", doc(inst("A", "a2", eureka.StatusUp, eureka.ActionDeleted)),
+			[]string{"A/a1=UP", "B/b1=DOWN"}},
+		{"last instance deleted drops the app", doc(inst("B", "b1", eureka.StatusDown, eureka.ActionDeleted)),
+			[]string{"A/a1=UP", "A/a2=UP"}},
+		{"deleting an unknown instance changes nothing", doc(inst("A", "zz", eureka.StatusUp, eureka.ActionDeleted)), nil},
+		{"re-applying a known change changes nothing", doc(inst("A", "a1", eureka.StatusUp, eureka.ActionAdded)), nil},
+		{"a renewal alone changes nothing", doc(renewed), nil},
+		{"a new address is a change", doc(moved), []string{"A/a1=UP", "A/a2=UP", "B/b1=DOWN"}},
+		{"app name from the application when the instance has none",
+			&eureka.Applications{Applications: []*eureka.Application{{Name: "d", Instances: []*eureka.Instance{{InstanceID: "d1", Status: eureka.StatusUp, ActionType: eureka.ActionAdded}}}}},
+			[]string{"A/a1=UP", "A/a2=UP", "B/b1=DOWN", "D/d1=UP"}},
+	}
+	before := ids(base)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := applyDelta(base, tt.delta)
+			if tt.want == nil {
+				if next != nil {
+					t.Errorf("applyDelta = %v, want no change", ids(next))
+				}
+			} else if got := ids(next); !slices.Equal(got, tt.want) {
+				t.Errorf("applyDelta = %v, want %v", got, tt.want)
+			}
+			if got := ids(base); !slices.Equal(got, before) {
+				t.Errorf("applyDelta changed its input: %v, was %v", got, before)
+			}
+		})
+	}
+	if next := applyDelta(base, doc(moved)); next["A"]["a1"].IPAddr != "10.0.0.2" {
+		t.Errorf("after a MODIFIED delta, a1's address is %s, want 10.0.0.2", next["A"]["a1"].IPAddr)
+	}
+}
+
+// TestSameInstanceCoversEveryField guards sameInstance against fields added
+// to eureka.Instance later: every field but the lease and the action type
+// must make two instances differ.
+func TestSameInstanceCoversEveryField(t *testing.T) {
+	t.Parallel()
+	ignored := map[string]bool{"LeaseInfo": true, "ActionType": true}
+	typ := reflect.TypeFor[eureka.Instance]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		a := inst("A", "a1", eureka.StatusUp, "")
+		a.Metadata = map[string]string{"k": "v"}
+		b := a.Clone()
+		fv := reflect.ValueOf(b).Elem().Field(i)
+		changeValue(t, fv)
+		if got := sameInstance(a, b); got != ignored[f.Name] {
+			t.Errorf("sameInstance with only %s changed = %v, want %v", f.Name, got, ignored[f.Name])
+		}
+	}
+}
+
+// changeValue sets v to a value that differs from what it holds.
+func changeValue(t *testing.T, v reflect.Value) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(v.String() + "x")
+	case reflect.Int, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Map:
+		v.Set(reflect.ValueOf(map[string]string{"other": "value"}))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			changeValue(t, v.Field(i))
+		}
+	default:
+		t.Fatalf("no way to change a %s; extend changeValue", v.Kind())
+	}
+}
+
+func TestSnapshotViews(t *testing.T) {
+	t.Parallel()
+	all := fromFull(doc(inst("A", "a1", eureka.StatusUp, ""), inst("A", "a2", eureka.StatusDown, ""), inst("B", "b1", eureka.StatusUp, "")))
+	up := newSnapshot(all, 7, true)
+	if got := len(up.byApp["A"]); got != 1 {
+		t.Errorf("UP-only view of A has %d instances, want 1", got)
+	}
+	if got := len(up.byVIP["A"]); got != 1 {
+		t.Errorf("UP-only VIP view of a has %d instances, want 1", got)
+	}
+	if got := len(up.bySVIP["SHARED"]); got != 2 {
+		t.Errorf("secure VIP view of shared has %d instances, want 2 (a1, b1)", got)
+	}
+	if up.hash != "DOWN_1_UP_2_" || up.apps.AppsHashcode != up.hash {
+		t.Errorf("hash = %q (document %q), want DOWN_1_UP_2_ over every status", up.hash, up.apps.AppsHashcode)
+	}
+	if up.apps.VersionsDelta != 7 || len(up.apps.Applications) != 2 || up.apps.Applications[0].Name != "A" ||
+		len(up.apps.Applications[0].Instances) != 2 || up.apps.Applications[0].Instances[0].InstanceID != "a1" {
+		t.Errorf("Applications document is not every instance, sorted: %+v", up.apps)
+	}
+	every := newSnapshot(all, 7, false)
+	if got := len(every.byApp["A"]); got != 2 {
+		t.Errorf("unfiltered view of A has %d instances, want 2", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	const interval = time.Second
+	tests := []struct {
+		failures int
+		min, max time.Duration
+	}{
+		{0, interval, interval},
+		{1, interval, 2 * interval},
+		{2, 2 * interval, 4 * interval},
+		{3, 4 * interval, 8 * interval},
+		{4, 5 * interval, 10 * interval},
+		{50, 5 * interval, 10 * interval},
+	}
+	for _, tt := range tests {
+		for range 100 {
+			if d := backoff(interval, tt.failures, 10); d < tt.min || d > tt.max {
+				t.Fatalf("backoff(1s, %d, 10) = %v, want within [%v, %v]", tt.failures, d, tt.min, tt.max)
+			}
+		}
+	}
+}
+
+func TestParseServiceURLs(t *testing.T) {
+	t.Parallel()
+	list, err := parseServiceURLs([]string{"http://a:8761/eureka/, https://user:p%40ss@b:8443/eureka", " http://c/eureka "})
+	if err != nil {
+		t.Fatalf("parseServiceURLs: %v", err)
+	}
+	var got []string
+	for _, s := range list {
+		got = append(got, s.base+" "+s.user+" "+s.password)
+	}
+	want := []string{"http://a:8761/eureka  ", "https://b:8443/eureka user p@ss", "http://c/eureka  "}
+	if !slices.Equal(got, want) {
+		t.Errorf("parseServiceURLs = %q, want %q", got, want)
+	}
+	_, err = parseServiceURLs([]string{"localhost:8761", "ftp://x/eureka", "http://ok/eureka"})
+	if err == nil || !strings.Contains(err.Error(), `ServiceURLs[0]: "localhost:8761"`) || !strings.Contains(err.Error(), `ServiceURLs[1]: "ftp://x/eureka"`) {
+		t.Errorf("parseServiceURLs with two bad URLs: %v, want both named", err)
+	}
+}
+
+func TestServersFailover(t *testing.T) {
+	t.Parallel()
+	list, _ := parseServiceURLs([]string{"http://a/eureka,http://b/eureka,http://c/eureka"})
+	s := newServers(list, time.Hour)
+	first := s.pick(make([]bool, 3))
+	if again := s.pick(make([]bool, 3)); again != first {
+		t.Fatalf("pick moved from server %d to %d without a failure", first, again)
+	}
+	s.failed(first)
+	second := s.pick(make([]bool, 3))
+	if second == first {
+		t.Fatalf("pick returned quarantined server %d", first)
+	}
+	s.succeeded(second)
+	s.failed((second + 1) % 3)
+	s.failed((second + 2) % 3)
+	if got := s.pick(make([]bool, 3)); got != second {
+		t.Errorf("pick = %d, want %d, the only server not in quarantine", got, second)
+	}
+	s.failed(second)
+	got := s.pick(make([]bool, 3))
+	if got < 0 {
+		t.Fatalf("with every server in quarantine, pick gave up instead of lifting the quarantine")
+	}
+	for i := range 3 {
+		if !s.until[i].IsZero() {
+			t.Errorf("server %d still in quarantine after every server was", i)
+		}
+	}
+	tried := []bool{true, true, true}
+	if got := s.pick(tried); got != -1 {
+		t.Errorf("pick with every server tried = %d, want -1", got)
+	}
+}
+
+func TestNewReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.ServiceURLs = []string{"not a url"}
+	cfg.Instance.Port = 70000
+	cfg.Instance.InitialStatus = "SLEEPY"
+	cfg.HeartbeatBackoffBound = -1
+	_, err := New(cfg)
+	if err == nil {
+		t.Fatal("New with a bad config succeeded")
+	}
+	for _, want := range []string{
+		`discovery: ServiceURLs[0]: "not a url" is not an http or https URL`,
+		"discovery: Instance.App: empty",
+		"discovery: Instance.Port: 70000 is not a port number",
+		`discovery: Instance.InitialStatus: "SLEEPY" is not a status`,
+		"discovery: HeartbeatBackoffBound: -1; want 1 or more",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New error lacks %q; got:\n%v", want, err)
+		}
+	}
+}
+
+func TestNewFillsInstanceDefaults(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Instance.App = "orders"
+	cfg.Instance.HostName = "host1"
+	cfg.Instance.Port = 8080
+	cfg.Instance.Metadata = map[string]string{"zone": "eu-1", "empty": ""}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	in := c.Instance()
+	checks := []struct{ name, got, want string }{
+		{"InstanceID", in.InstanceID, "host1:orders:8080"},
+		{"App", in.App, "ORDERS"},
+		{"VIPAddress", in.VIPAddress, "orders"},
+		{"SecureVIPAddress", in.SecureVIPAddress, "orders"},
+		{"HomePageURL", in.HomePageURL, "http://host1:8080/"},
+		{"StatusPageURL", in.StatusPageURL, "http://host1:8080/actuator/info"},
+		{"HealthCheckURL", in.HealthCheckURL, "http://host1:8080/actuator/health"},
+		{"DataCenterInfo.Name", in.DataCenterInfo.Name, "MyOwn"},
+		{"Status", string(in.Status), "UP"},
+		{"metadata", strings.Join(slices.Sorted(maps.Keys(in.Metadata)), ","), "zone"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+	if in.LeaseInfo.RenewalIntervalInSecs != 30 || in.LeaseInfo.DurationInSecs != 90 {
+		t.Errorf("lease = %+v, want 30 s renewals and 90 s duration", in.LeaseInfo)
+	}
+	if !in.Port.Enabled || in.Port.Number != 8080 || in.SecurePort.Enabled || in.SecurePort.Number != 443 {
+		t.Errorf("ports = %+v, %+v; want 8080 enabled, 443 disabled", in.Port, in.SecurePort)
+	}
+}
