@@ -215,8 +215,8 @@ func TestLenient(t *testing.T) {
 			if in.ID() != "i-42" || !in.IsCoordinatingDiscoveryServer || in.LastUpdatedTimestamp != 1717000000000 {
 				t.Errorf("ID() %q, isCoordinatingDiscoveryServer %v, lastUpdatedTimestamp %d", in.ID(), in.IsCoordinatingDiscoveryServer, in.LastUpdatedTimestamp)
 			}
-			if ins[1].Status != StatusUnknown {
-				t.Errorf("status %q decoded as %q, want UNKNOWN", "sleeping", ins[1].Status)
+			if ins[1].Status != "SLEEPING" {
+				t.Errorf("status %q decoded as %q, want SLEEPING (kept, upper-cased as XML does)", "sleeping", ins[1].Status)
 			}
 		}},
 	}
@@ -457,7 +457,7 @@ func TestDecodeInstanceJSON(t *testing.T) {
 			func(in *Instance) bool {
 				return in.Port == Port{7001, true} && in.CountryID == 1 && in.Status == StatusUp
 			}},
-		{"status is case-sensitive", `{"status":"up"}`, func(in *Instance) bool { return in.Status == StatusUnknown }},
+		{"unknown status kept as written", `{"status":"up"}`, func(in *Instance) bool { return in.Status == "up" }},
 		{"empty status", `{"status":""}`, func(in *Instance) bool { return in.Status == StatusUp }},
 		{"lower-case override", `{"overriddenstatus":"OUT_OF_SERVICE"}`, func(in *Instance) bool { return in.OverriddenStatus == StatusOutOfService }},
 		{"bare port string", `{"port":"8080","securePort":443}`, func(in *Instance) bool {

@@ -655,10 +655,22 @@ func instanceFromJSON(v *jsonValue, path string) (*Instance, error) {
 			return nil, err
 		}
 	}
-	in.Status = parseInstanceStatus(string(in.Status), StatusUp)
-	in.OverriddenStatus = parseInstanceStatus(string(in.OverriddenStatus), StatusUnknown)
+	in.Status = statusOrRaw(string(in.Status), StatusUp)
+	in.OverriddenStatus = statusOrRaw(string(in.OverriddenStatus), StatusUnknown)
 	normalizeInstance(in, seen)
 	return in, nil
+}
+
+// statusOrRaw returns def for an empty status and the text as written
+// otherwise. Eureka's decoders turn unknown text into UNKNOWN; we keep it, so
+// the registry can refuse a registration with a status nobody knows (an
+// UNKNOWN lease answers every heartbeat with 404) and a client sees what the
+// server sent.
+func statusOrRaw(s string, def Status) Status {
+	if s == "" {
+		return def
+	}
+	return Status(s)
 }
 
 // parseInstanceStatus returns the status spelled s, def when s is empty, and

@@ -722,8 +722,8 @@ func (r *xmlReader) instance(path string) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.Status = parseInstanceStatus(strings.ToUpper(strings.TrimSpace(status)), StatusUp)
-	in.OverriddenStatus = parseInstanceStatus(strings.ToUpper(strings.TrimSpace(overridden)), StatusUnknown)
+	in.Status = statusOrRaw(strings.ToUpper(strings.TrimSpace(status)), StatusUp)
+	in.OverriddenStatus = statusOrRaw(strings.ToUpper(strings.TrimSpace(overridden)), StatusUnknown)
 	normalizeInstance(in, seen)
 	return in, nil
 }

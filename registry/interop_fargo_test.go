@@ -110,6 +110,16 @@ func testFargo(t *testing.T, useJSON bool) {
 		name string
 		run  func(t *testing.T)
 	}{
+		{"EmptyRegistry", func(t *testing.T) {
+			apps, err := conn.GetApps()
+			if err != nil || len(apps) != 0 {
+				t.Errorf("GetApps on an empty registry = %v, %v; want no apps, no error", fargoAppSummary(apps), err)
+			}
+			got, err := conn.GetInstancesByVIPAddress("orders-vip", false)
+			if err != nil || len(got) != 0 {
+				t.Errorf("GetInstancesByVIPAddress(orders-vip) on an empty registry = %q, %v; want none", fargoIDs(got), err)
+			}
+		}},
 		{"Register", func(t *testing.T) {
 			for _, s := range all {
 				in := s.instance()

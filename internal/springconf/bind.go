@@ -16,7 +16,7 @@ import (
 // for String, as in Spring.
 //
 // Every key a Binder is asked for is known; Unknown reports the others.
-// A Binder is not safe for concurrent use.
+// Make one with NewBinder; a Binder is not safe for concurrent use.
 type Binder struct {
 	p     *Props
 	known []known
@@ -73,7 +73,8 @@ func (b *Binder) errAt(e *entry, format string, args ...any) {
 }
 
 // Lookup returns the value of key with its placeholders resolved, as
-// Props.Lookup does, and makes key known.
+// Props.Lookup does, and makes key known. A placeholder that cannot be
+// resolved is reported, and Lookup returns false.
 func (b *Binder) Lookup(key string) (Value, bool) {
 	e, v, ok := b.value(key)
 	if !ok {
@@ -348,7 +349,7 @@ func (b *Binder) Map(key string, dst *map[string]string) {
 // and "/**" for Spring's "[/**]".
 func mapKey(sub []seg) string {
 	first := sub[0].raw
-	if sub[0].bracketed() && !sub[0].index {
+	if sub[0].lit {
 		first = first[1 : len(first)-1]
 	}
 	return first + rawTail(sub[1:])

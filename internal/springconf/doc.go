@@ -76,10 +76,11 @@
 // An environment variable overrides one key: SPRING_CLOUD_GATEWAY_ROUTES_0_URI
 // changes the first route's uri and keeps the rest of the file's routes,
 // where Spring would replace the whole list. Boolean, number, duration and
-// enum values trim spaces. Documents with spring.config.activate.on-cloud-platform
-// never apply, as no platform is detected; spring.profiles.include and spring.config.import are
-// not read, and of the profile files only application-{profile} beside the
-// given file, with its extension, is.
+// enum values trim spaces. Documents with
+// spring.config.activate.on-cloud-platform never apply, as no platform is
+// detected. spring.profiles.include and spring.config.import are not read,
+// and the only profile files read are application-{profile} beside the
+// given file, with its extension.
 //
 // # Concurrency
 //

@@ -12,6 +12,7 @@ type seg struct {
 	raw   string // as written: "enableSelfPreservation", "0", "[/**]"
 	canon string // relaxed: "enableselfpreservation", "[0]", "[/**]"
 	index bool   // raw is a decimal index
+	lit   bool   // raw is a bracketed map key
 }
 
 // splitKey parses a flattened key. It never fails: what is not a name or an
@@ -47,7 +48,7 @@ func splitKey(key string) []seg {
 				segs = append(segs, indexSeg(inner))
 			} else {
 				lit := key[i : i+end+2]
-				segs = append(segs, seg{raw: lit, canon: lit})
+				segs = append(segs, seg{raw: lit, canon: lit, lit: true})
 			}
 			i += end + 1
 			start = i + 1
@@ -133,7 +134,7 @@ func rawOf(segs []seg) string {
 }
 
 // bracketed reports whether s is written in brackets when joined.
-func (s seg) bracketed() bool { return s.index || strings.HasPrefix(s.canon, "[") }
+func (s seg) bracketed() bool { return s.index || s.lit }
 
 // joinKey appends a child key as written in YAML to its parent, the way
 // Spring flattens YAML: "a" + "b" is "a.b", "a" + "[/**]" is "a[/**]".
@@ -202,7 +203,7 @@ func envName(key string) string {
 		if s.index {
 			parts[i] = s.raw
 		} else {
-			parts[i] = strings.ToUpper(strings.Trim(s.canon, "[]"))
+			parts[i] = strings.ToUpper(s.canon)
 		}
 	}
 	return strings.Join(parts, "_")

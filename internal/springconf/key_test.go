@@ -16,6 +16,7 @@ func TestSplitKey(t *testing.T) {
 		{"cors.configurations[/**].allowed-origins", "cors.configurations[/**].allowedorigins", "corsconfigurations[/**]allowedorigins", "cors.configurations[/**].allowed-origins"},
 		{"a[b.c]d", "a[b.c].d", "a[b.c]d", "a[b.c].d"},
 		{"unclosed[x.y", "unclosed[x.y", "unclosed[x.y", "unclosed[x.y"},
+		{"a.[", "a.[", "a[", "a.["},
 		{"..a..b.", "a.b", "ab", "a.b"},
 		{"", "", "", ""},
 	}

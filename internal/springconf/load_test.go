@@ -56,10 +56,11 @@ spring.cloud.gateway.routes:
 		"EUREKA_CLIENT_SERVICEURL_DEFAULTZONE=http://env/eureka/",
 		"SPRING_CLOUD_GATEWAY_ROUTES_0_URI=http://localhost:9000",
 		"SPRING_CLOUD_GATEWAY_ROUTES_1_ID=users",
-		"PORT=1",           // no prefix: not a key
-		"server_port=2",    // lower case: not a key
-		"SERVERPORT=3",     // no underscore after the prefix
-		"SWITCHBOARD_MODE", // no '='
+		"SPRING_APPLICATION__NAME=registry", // "__" is one separator
+		"PORT=1",                            // no prefix: not a key
+		"server_port=2",                     // lower case: not a key
+		"SERVERPORT=3",                      // no underscore after the prefix
+		"SWITCHBOARD_MODE",                  // no '='
 		"=weird",
 	}
 	p, err := Load(file, environ, nil)
@@ -73,6 +74,7 @@ spring.cloud.gateway.routes:
 		"eureka.server.enableselfpreservation=false @EUREKA_SERVER_ENABLESELFPRESERVATION",
 		"eureka.server.eviction.interval.timer.in.ms=1000 @EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS",
 		"server.port=8762 @SERVER_PORT",
+		"spring.application.name=registry @SPRING_APPLICATION__NAME",
 		"spring.cloud.gateway.routes[0].id=orders @application.yml:14",
 		"spring.cloud.gateway.routes[0].uri=http://localhost:9000 @SPRING_CLOUD_GATEWAY_ROUTES_0_URI",
 		"spring.cloud.gateway.routes[1].id=users @SPRING_CLOUD_GATEWAY_ROUTES_1_ID",
@@ -89,6 +91,7 @@ spring.cloud.gateway.routes:
 		{"spring.cloud.gateway.routes[0].uri", "http://localhost:9000", "SPRING_CLOUD_GATEWAY_ROUTES_0_URI"},
 		{"spring.cloud.gateway.routes[1].id", "users", "SPRING_CLOUD_GATEWAY_ROUTES_1_ID"},
 		{"switchboard.mode", "", "SWITCHBOARD_MODE"},
+		{"spring.application.name", "registry", "SPRING_APPLICATION__NAME"},
 	}
 	for _, tt := range tests {
 		v, ok := p.Lookup(tt.key)

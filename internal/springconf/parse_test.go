@@ -392,6 +392,12 @@ func TestParseErrors(t *testing.T) {
 			want: "application.yml:2: did not find expected ',' or ']'",
 		},
 		{
+			name: "yaml syntax in a later document",
+			file: "application.yml",
+			text: "a: 1\n---\nb: 2\n---\nc: 'open\nd: 4\n",
+			want: "application.yml:5: found unexpected end of stream",
+		},
+		{
 			name: "yaml bad indentation",
 			file: "application.yaml",
 			text: "eureka:\n  server:\n    a: 1\n   b: 2\n",
@@ -447,11 +453,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unresolved placeholders, each at its line",
 			file: "application.yml",
-			text: "a: ${nope}\nb: ${a}\nc: x-${d}\nd: ${c}\n",
+			text: "a: ${nope}\nb: ${a}\nc: x-${d}\nd: ${c}\ne: ${}\n",
 			want: `application.yml:1: a: "${nope}" has no value; define nope or write "${nope:default}"` + "\n" +
 				`application.yml:2: b: "${nope}" has no value; define nope or write "${nope:default}"` + "\n" +
 				"application.yml:3: c: placeholders form a loop: c -> d -> c\n" +
-				"application.yml:4: d: placeholders form a loop: d -> c -> d",
+				"application.yml:4: d: placeholders form a loop: d -> c -> d\n" +
+				`application.yml:5: e: "${}" names nothing`,
 		},
 	}
 	for _, tt := range tests {
@@ -461,8 +468,12 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse(%q) = %v, want error %q", tt.text, dump(p), tt.want)
 			}
-			if _, ok := errors.AsType[*ConfigError](err); !ok {
-				t.Errorf("Parse(%q) error is %T, want *ConfigError", tt.text, err)
+			ce, ok := errors.AsType[*ConfigError](err)
+			if !ok {
+				t.Fatalf("Parse(%q) error is %T, want *ConfigError", tt.text, err)
+			}
+			if !errors.Is(err, ce.Problems[len(ce.Problems)-1]) {
+				t.Errorf("errors.Is(err, its last problem) = false; Unwrap does not give the problems")
 			}
 			if got := err.Error(); got != tt.want {
 				t.Errorf("Parse(%q) error:\n%s\nwant:\n%s", tt.text, got, tt.want)

@@ -109,6 +109,9 @@ func (r *resolver) placeholder(text string, depth int) (string, error) {
 	if hasDef {
 		return r.expand(def, depth+1)
 	}
+	if strings.TrimSpace(n) == "" {
+		return "", fmt.Errorf("%q names nothing", text)
+	}
 	return "", fmt.Errorf("%q has no value; define %s or write %q", text, n, "${"+n+":default}")
 }
 

@@ -75,7 +75,9 @@ func (e *entry) under(prefix name) ([]seg, bool) {
 // concurrently with anything. The zero value is an empty set, ready for Set.
 type Props struct {
 	files    []*entry          // the merged active documents, in order of appearance
+	fileAt   map[string]*entry // files by canonical key
 	env      []*entry          // sorted by variable name
+	envAt    map[string]*entry // env by flat key, the winner of each
 	flags    []*entry          // in order of Set
 	environ  map[string]string // every variable, for placeholders
 	profiles []string
@@ -107,9 +109,10 @@ func (p *Props) Set(key, value, where string) {
 }
 
 // Lookup returns the value of key, matched by relaxed name:
-// "eureka.server.enable-self-preservation", "eureka.server.enableSelfPreservation"
-// and EUREKA_SERVER_ENABLESELFPRESERVATION find the same value. A placeholder
-// that cannot be resolved is left as written.
+// "eureka.server.enable-self-preservation" and
+// "eureka.server.enableSelfPreservation" are one key, which the variable
+// EUREKA_SERVER_ENABLESELFPRESERVATION sets too. A placeholder that cannot
+// be resolved is left as written.
 func (p *Props) Lookup(key string) (Value, bool) {
 	e := p.lookup(parseName(key))
 	if e == nil {
@@ -129,17 +132,10 @@ func (p *Props) lookup(n name) *entry {
 			return e
 		}
 	}
-	for _, e := range p.env {
-		if !e.dup && e.matches(n) {
-			return e
-		}
+	if e := p.envAt[n.flat]; e != nil {
+		return e
 	}
-	for _, e := range slices.Backward(p.files) {
-		if e.matches(n) {
-			return e
-		}
-	}
-	return nil
+	return p.fileAt[n.canon]
 }
 
 // all returns every entry in order of precedence, lowest first, leaving out
@@ -157,14 +153,24 @@ func (p *Props) all() []*entry {
 
 // effective returns the entries that are not overridden.
 func (p *Props) effective() []*entry {
-	all := p.all()
+	flagCanon := make(map[string]bool, len(p.flags))
+	flagFlat := make(map[string]bool, len(p.flags))
+	for _, e := range p.flags {
+		flagCanon[e.canon] = true
+		flagFlat[e.flat] = true
+	}
 	var out []*entry
-	for i, x := range all {
-		if !slices.ContainsFunc(all[i+1:], func(y *entry) bool { return y.matches(x.name) || x.matches(y.name) }) {
-			out = append(out, x)
+	for _, e := range p.files {
+		if !flagCanon[e.canon] && p.envAt[e.flat] == nil {
+			out = append(out, e)
 		}
 	}
-	return out
+	for _, e := range p.env {
+		if !e.dup && !flagCanon[e.canon] && !flagFlat[e.flat] {
+			out = append(out, e)
+		}
+	}
+	return append(out, p.flags...)
 }
 
 // Values returns every value in effect, sorted by key.
@@ -210,8 +216,13 @@ func (p *Props) List(key string) []string {
 	// Indices in numeric order: the environment may add SPRING_..._ROUTES_2_ID
 	// after a file's routes[0] and routes[1], or skip one.
 	slices.SortStableFunc(kids, func(a, b child) int {
-		if a.index >= 0 && b.index >= 0 {
+		switch {
+		case a.index >= 0 && b.index >= 0:
 			return cmp.Compare(a.index, b.index)
+		case a.index >= 0:
+			return -1
+		case b.index >= 0:
+			return 1
 		}
 		return 0
 	})
@@ -260,17 +271,17 @@ func (p *Props) addEnv(environ []string) {
 	// Two variables with one flat form, as EUREKA_SERVER_ENABLESELFPRESERVATION
 	// and EUREKA_SERVER_ENABLE_SELF_PRESERVATION: Spring tries the form without
 	// underscores in an element first, so the one with fewer elements wins.
-	winner := map[string]*entry{}
+	p.envAt = make(map[string]*entry, len(p.env))
 	for _, e := range p.env {
 		p.seq++
 		e.seq = p.seq
-		w := winner[e.flat]
+		w := p.envAt[e.flat]
 		if w == nil || len(e.segs) < len(w.segs) {
-			winner[e.flat] = e
+			p.envAt[e.flat] = e
 		}
 	}
 	for _, e := range p.env {
-		e.dup = winner[e.flat] != e
+		e.dup = p.envAt[e.flat] != e
 	}
 }
 
@@ -326,5 +337,9 @@ func (p *Props) merge(d []*entry) {
 		}
 		at[e.canon] = len(p.files)
 		p.files = append(p.files, e)
+	}
+	p.fileAt = make(map[string]*entry, len(p.files))
+	for _, e := range p.files {
+		p.fileAt[e.canon] = e
 	}
 }
