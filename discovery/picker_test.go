@@ -87,7 +87,7 @@ func TestRoundRobinTakesTurns(t *testing.T) {
 
 func TestPickerDistribution(t *testing.T) {
 	t.Parallel()
-	const n = 100_000
+	const n = 40_000
 	const tolerance = 0.02
 	tests := []struct {
 		name      string

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchboard-dev/switchboard/eureka"
 )
@@ -56,8 +57,8 @@ func newMetrics(r *Registry) *metrics {
 		}, func() float64 { return float64(r.renewsLastMin.Load()) }),
 		&statusCollector{r: r, desc: prometheus.NewDesc("switchboard_registry_instances",
 			"Registered instances by status.", []string{"status"}, nil)},
-		prometheus.NewGoCollector(),
-		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
 }

@@ -1,7 +1,8 @@
 // Command switchboard runs the Switchboard registry and gateway.
 //
 //	switchboard registry [--config FILE] [--port N] [--profile P] [--peers URL,...]
-//	switchboard dev      [--port N] [--cluster N]
+//	switchboard gateway  [--config FILE] [--port N] [--profile P]
+//	switchboard dev      [--port N] [--gateway-port N] [--cluster N]
 //	switchboard version
 package main
 
@@ -20,6 +21,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/switchboard-dev/switchboard/gateway"
 	"github.com/switchboard-dev/switchboard/internal/serve"
 	"github.com/switchboard-dev/switchboard/internal/springconf"
 	"github.com/switchboard-dev/switchboard/registry"
@@ -33,7 +35,8 @@ const usage = `Switchboard: a Eureka-compatible service registry and API gateway
 
 Usage:
   switchboard registry [--config FILE] [--port N] [--profile NAME] [--peers URL,...]
-  switchboard dev [--port N] [--cluster N]
+  switchboard gateway [--config FILE] [--port N] [--profile NAME]
+  switchboard dev [--port N] [--gateway-port N] [--cluster N]
   switchboard version
 
 Run "switchboard COMMAND --help" for a command's flags.
@@ -53,13 +56,15 @@ func main() {
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("switchboard: missing command; want registry, dev or version")
+		return errors.New("switchboard: missing command; want registry, gateway, dev or version")
 	}
 	switch args[0] {
 	case "registry":
 		return runRegistry(ctx, args[1:], environ, stderr, false)
+	case "gateway":
+		return runGateway(ctx, args[1:], environ, stderr)
 	case "dev":
-		return runRegistry(ctx, args[1:], environ, stderr, true)
+		return runDev(ctx, args[1:], environ, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil
@@ -68,7 +73,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("switchboard: unknown command %q; want registry, dev or version", args[0])
+	return fmt.Errorf("switchboard: unknown command %q; want registry, gateway, dev or version", args[0])
 }
 
 type flags struct {
@@ -78,6 +83,7 @@ type flags struct {
 	peers    string
 	logLevel string
 	cluster  int
+	gwPort   string
 }
 
 func parseFlags(name string, args []string, stderr io.Writer, dev bool) (*flags, error) {
@@ -86,10 +92,13 @@ func parseFlags(name string, args []string, stderr io.Writer, dev bool) (*flags,
 	var f flags
 	if dev {
 		fs.IntVar(&f.cluster, "cluster", 1, "number of registry `nodes` to run, peered, on consecutive ports")
+		fs.StringVar(&f.gwPort, "gateway-port", "8080", "gateway listening `port`")
 	} else {
 		fs.StringVar(&f.config, "config", "", "configuration `file` (application.yml, .yaml or .properties)")
 		fs.StringVar(&f.profiles, "profile", "", "active Spring `profiles`, comma-separated (also SPRING_PROFILES_ACTIVE)")
-		fs.StringVar(&f.peers, "peers", "", "peer service `URLs`, comma-separated (overrides eureka.client.service-url.defaultZone)")
+		if name == "registry" {
+			fs.StringVar(&f.peers, "peers", "", "peer service `URLs`, comma-separated (overrides eureka.client.service-url.defaultZone)")
+		}
 	}
 	fs.StringVar(&f.port, "port", "", "listening `port` (overrides server.port)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -151,6 +160,61 @@ func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, 
 	if dev && f.cluster > 1 {
 		nodes = devCluster(settings, f.cluster)
 	}
+	return runNodes(ctx, nodes, log, nil)
+}
+
+// runDev runs the registry (one node, or a peered cluster) and the gateway
+// in one process with embedded defaults: the gateway finds services through
+// the registry and serves each at /{service in lower case}/**.
+func runDev(ctx context.Context, args, environ []string, stderr io.Writer) error {
+	f, err := parseFlags("dev", args, stderr, true)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+	props, err := springconf.Load("", environ, nil)
+	if err != nil {
+		return err
+	}
+	if f.port != "" {
+		if _, err := strconv.Atoi(f.port); err != nil {
+			return fmt.Errorf("--port: %q is not a port number; want 0 to 65535", f.port)
+		}
+		props.Set("server.port", f.port, "--port")
+	}
+	settings, err := registry.Bind(props)
+	if err != nil {
+		return err
+	}
+	nodes := []registry.Settings{settings}
+	if f.cluster > 1 {
+		nodes = devCluster(settings, f.cluster)
+	}
+	gwPort, err := strconv.Atoi(f.gwPort)
+	if err != nil || gwPort < 0 || gwPort > 65535 {
+		return fmt.Errorf("--gateway-port: %q is not a port number; want 0 to 65535", f.gwPort)
+	}
+	gcfg, err := gateway.Bind(&springconf.Props{})
+	if err != nil {
+		return err
+	}
+	gcfg.Port = gwPort
+	gcfg.Locator.Enabled = true
+	gcfg.Locator.LowerCaseServiceID = true
+	for _, n := range nodes {
+		gcfg.RegistryURLs = append(gcfg.RegistryURLs, "http://localhost:"+strconv.Itoa(n.Port)+"/eureka/")
+	}
+	gw := func(ctx context.Context) error {
+		return serveGateway(ctx, gcfg, "", nil, log.With("component", "gateway"))
+	}
+	return runNodes(ctx, nodes, log, gw)
+}
+
+// runNodes runs registry nodes (and extra, if set) until ctx ends or one fails.
+func runNodes(ctx context.Context, nodes []registry.Settings, log *slog.Logger, extra func(context.Context) error) error {
 	// Listen on every port first, so a bad port stops everything before
 	// anything starts.
 	lns := make([]net.Listener, len(nodes))
@@ -167,7 +231,7 @@ func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3*len(nodes))
+	errs := make(chan error, 3*len(nodes)+1)
 	for i, s := range nodes {
 		l := log
 		if len(nodes) > 1 {
@@ -179,10 +243,13 @@ func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, 
 			return err
 		}
 	}
-	err = <-errs
+	if extra != nil {
+		wg.Go(func() { errs <- extra(ctx) })
+	}
+	err := <-errs
 	cancel()
 	wg.Wait()
-	log.Info("registry stopped")
+	log.Info("stopped")
 	return err
 }
 

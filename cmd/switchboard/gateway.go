@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/discovery"
+	"github.com/switchboard-dev/switchboard/gateway"
+	"github.com/switchboard-dev/switchboard/internal/serve"
+	"github.com/switchboard-dev/switchboard/internal/springconf"
+)
+
+// loadGateway reads and binds the gateway configuration.
+func loadGateway(file string, environ, profiles []string, port string) (*gateway.Config, error) {
+	props, err := springconf.Load(file, environ, profiles)
+	if err != nil {
+		return nil, err
+	}
+	if port != "" {
+		if _, err := strconv.Atoi(port); err != nil {
+			return nil, fmt.Errorf("--port: %q is not a port number; want 0 to 65535", port)
+		}
+		props.Set("server.port", port, "--port")
+	}
+	return gateway.Bind(props)
+}
+
+func runGateway(ctx context.Context, args, environ []string, stderr io.Writer) error {
+	f, err := parseFlags("gateway", args, stderr, false)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+	var profiles []string
+	if f.profiles != "" {
+		profiles = strings.Split(f.profiles, ",")
+	}
+	cfg, err := loadGateway(f.config, environ, profiles, f.port)
+	if err != nil {
+		return err
+	}
+	reload := func() (*gateway.Config, error) { return loadGateway(f.config, environ, profiles, f.port) }
+	return serveGateway(ctx, cfg, f.config, reload, log)
+}
+
+// serveGateway runs a gateway until ctx ends: its discovery client when
+// registry URLs are configured, its listener, and reloads on SIGHUP or when
+// the configuration file changes.
+func serveGateway(ctx context.Context, cfg *gateway.Config, file string, reload func() (*gateway.Config, error), log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	errs := make(chan error, 4)
+
+	var opts []gateway.Option
+	opts = append(opts, gateway.WithLogger(log))
+	if len(cfg.RegistryURLs) > 0 {
+		dc := discovery.DefaultConfig()
+		dc.ServiceURLs = cfg.RegistryURLs
+		dc.RegisterWithEureka = false
+		dc.RegistryFetchInterval = cfg.RegistryFetchInterval
+		client, err := discovery.New(dc, discovery.WithLogger(log.With("component", "discovery")))
+		if err != nil {
+			return err
+		}
+		wg.Go(func() { errs <- client.Run(ctx) })
+		opts = append(opts, gateway.WithRegistry(client))
+	}
+	gw, err := gateway.New(cfg, opts...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	mux := http.NewServeMux()
+	admin := gw.AdminHandler()
+	mux.Handle("/actuator/", admin)
+	mux.Handle("/metrics", admin)
+	mux.Handle("/", gw)
+	lim := serve.DefaultLimits()
+	lim.WriteTimeout = 0 // streaming responses and websockets: the route's timeouts apply
+	srv := serve.Server(mux, lim, log)
+	log.Info("gateway listening", "addr", ln.Addr().String(), "routes", len(gw.Routes()), "registries", len(cfg.RegistryURLs))
+	wg.Go(func() { errs <- serve.Run(ctx, srv, ln, lim) })
+	wg.Go(func() { errs <- gw.Run(ctx) })
+	wg.Go(func() { watchConfig(ctx, file, reload, gw, log) })
+	err = <-errs
+	cancel()
+	return err
+}
+
+// watchConfig reloads the gateway on SIGHUP and when the file's modification
+// time or size changes. A bad file is refused and the old routes keep serving.
+func watchConfig(ctx context.Context, file string, reload func() (*gateway.Config, error), gw *gateway.Gateway, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	stamp := func() string {
+		if file == "" {
+			return ""
+		}
+		fi, err := os.Stat(file)
+		if err != nil {
+			return ""
+		}
+		return fi.ModTime().String() + "/" + strconv.FormatInt(fi.Size(), 10)
+	}
+	last := stamp()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		case <-tick.C:
+			if reload == nil {
+				continue
+			}
+			now := stamp()
+			if now == last {
+				continue
+			}
+			last = now
+		}
+		if reload == nil {
+			log.Info("SIGHUP ignored: no configuration file")
+			continue
+		}
+		cfg, err := reload()
+		if err == nil {
+			err = gw.Reload(cfg)
+		}
+		if err != nil {
+			log.Error("configuration refused; the previous routes keep serving", "file", file, "err", err)
+			continue
+		}
+		log.Info("configuration reloaded", "file", file, "routes", len(gw.Routes()))
+	}
+}

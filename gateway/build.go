@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/gateway/filter"
+	"github.com/switchboard-dev/switchboard/gateway/predicate"
+)
+
+// BuildError lists every problem found compiling a configuration.
+type BuildError struct{ Problems []string }
+
+func (e *BuildError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// builder compiles one route table.
+type builder struct {
+	g       *Gateway
+	cfg     *Config
+	weights *predicate.WeightGroups
+	prox    *proxy
+	probs   []string
+}
+
+func (b *builder) problem(where, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if where != "" {
+		msg = where + ": " + msg
+	}
+	b.probs = append(b.probs, msg)
+}
+
+// build compiles cfg and, with the discovery locator on, the registry's
+// applications into a route table.
+func (g *Gateway) build(cfg *Config) (*table, error) {
+	b := &builder{g: g, cfg: cfg, weights: predicate.NewWeightGroups()}
+	t := &table{byID: map[string]*Route{}}
+	for i := range cfg.Routes {
+		rd := &cfg.Routes[i]
+		if !rd.Enabled {
+			continue
+		}
+		if rd.ID == "" {
+			rd.ID = "route-" + strconv.Itoa(i)
+		}
+		if prev := t.byID[rd.ID]; prev != nil {
+			b.problem(rd.where.Where, "%s: duplicate route id %q", routeName(rd.key, rd.ID), rd.ID)
+			continue
+		}
+		if rt := b.route(rd); rt != nil {
+			t.routes = append(t.routes, rt)
+			t.byID[rt.ID] = rt
+		}
+	}
+	if cfg.Locator.Enabled && g.reg != nil {
+		for _, rt := range b.discoveryRoutes() {
+			if t.byID[rt.ID] == nil {
+				t.routes = append(t.routes, rt)
+				t.byID[rt.ID] = rt
+			}
+		}
+	}
+	if len(b.probs) > 0 {
+		return nil, &BuildError{Problems: b.probs}
+	}
+	sortRoutes(t.routes)
+	if b.weights.Len() > 0 {
+		t.weights = b.weights
+	}
+	return t, nil
+}
+
+// route compiles one route definition; problems are recorded in b.
+func (b *builder) route(rd *RouteDef) *Route {
+	name := routeName(rd.key, rd.ID)
+	before := len(b.probs)
+	rt := &Route{ID: rd.ID, URI: rd.URI, Order: rd.Order, Metadata: rd.Metadata}
+	b.target(rt, rd.where.Where, name)
+	b.metadata(rt, rd.where.Where, name)
+	var pathPatterns []string
+	for j := range rd.Predicates {
+		d := &rd.Predicates[j]
+		p, pats, err := b.predicate(d, rt.ID)
+		if err != nil {
+			b.problem(d.where.Where, "%s: predicates[%d]: %s: %v", name, j, d.Text, err)
+			continue
+		}
+		rt.predicates = append(rt.predicates, p)
+		rt.PredicateDefs = append(rt.PredicateDefs, d.Text)
+		pathPatterns = append(pathPatterns, pats...)
+	}
+	if len(pathPatterns) > 0 {
+		var compiled []*predicate.PathPattern
+		for _, s := range pathPatterns {
+			if pp, err := predicate.CompilePath(s); err == nil {
+				compiled = append(compiled, pp)
+			}
+		}
+		rt.vars = append(rt.vars, predicate.PathVars(compiled...))
+	}
+	defaults := b.filters(b.cfg.DefaultFilters, rt, name, "default-filters")
+	own := b.filters(rd.Filters, rt, name, "filters")
+	if len(b.probs) > before {
+		return nil
+	}
+	all := orderFilters(defaults, own)
+	for _, f := range all {
+		rt.FilterDefs = append(rt.FilterDefs, "["+f.def+", order = "+strconv.Itoa(f.order)+"]")
+	}
+	rt.handler = chain(all, b.final(rt))
+	return rt
+}
+
+// target parses the route URI.
+func (b *builder) target(rt *Route, where, name string) {
+	u, err := url.Parse(rt.URI)
+	switch {
+	case rt.URI == "":
+		return // reported by Bind
+	case err != nil:
+		b.problem(where, "%s: uri %q: %v", name, rt.URI, err)
+	case u.Scheme == "lb":
+		if u.Host == "" || strings.Contains(u.Host, "_") {
+			b.problem(where, "%s: uri %q: want lb://SERVICE with a valid host name", name, rt.URI)
+			return
+		}
+		rt.Service = strings.ToUpper(u.Host)
+	case u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ws" || u.Scheme == "wss":
+		if u.Host == "" {
+			b.problem(where, "%s: uri %q has no host", name, rt.URI)
+			return
+		}
+		t := &url.URL{Scheme: u.Scheme, Host: u.Host}
+		if t.Scheme == "ws" {
+			t.Scheme = "http"
+		} else if t.Scheme == "wss" {
+			t.Scheme = "https"
+		}
+		rt.target = t
+	case u.Scheme == "forward":
+		rt.forward = u.Opaque + u.Path
+		if rt.forward == "" {
+			b.problem(where, "%s: uri %q: want forward:/path", name, rt.URI)
+		}
+	case u.Scheme == "no" && u.Host == "op":
+	default:
+		b.problem(where, "%s: uri %q: unknown scheme %q; want http, https, ws, wss, lb, forward or no://op", name, rt.URI, u.Scheme)
+	}
+}
+
+// metadata applies the route metadata Spring gives meaning to.
+func (b *builder) metadata(rt *Route, where, name string) {
+	for k, v := range rt.Metadata {
+		var dst *time.Duration
+		switch relaxed(k) {
+		case "responsetimeout":
+			dst = &rt.ResponseTimeout
+		case "connecttimeout":
+			dst = &rt.ConnectTimeout
+		default:
+			continue
+		}
+		ms, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			b.problem(where, "%s: metadata.%s: %q is not a whole number of milliseconds", name, k, v)
+			continue
+		}
+		if ms < 0 {
+			ms = -1 // negative disables the global timeout
+		}
+		*dst = time.Duration(ms) * time.Millisecond
+	}
+}
+
+// final is the end of a route's chain: the proxy, a forward, or nothing.
+func (b *builder) final(rt *Route) http.Handler {
+	switch {
+	case rt.target != nil || rt.Service != "":
+		return b.proxy().routeHandler(rt)
+	case rt.forward != "":
+		return b.g.forwardTo(rt.forward)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// forwardTo re-dispatches a request inside the gateway with another path,
+// as Spring's forward: URIs do.
+func (g *Gateway) forwardTo(path string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if depth, _ := r.Context().Value(forwardDepthKey).(int); depth >= 5 {
+			http.Error(w, "forward loop", http.StatusLoopDetected)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = path, ""
+		depth, _ := r.Context().Value(forwardDepthKey).(int)
+		r2 = r2.WithContext(contextWith(r2.Context(), forwardDepthKey, depth+1))
+		t := g.tbl.Load()
+		rt := t.match(r2)
+		if rt == nil {
+			http.NotFound(w, r2)
+			return
+		}
+		rt.handler.ServeHTTP(w, r2)
+	})
+}
+
+// errUnknown lists the known names, sorted, in an unknown-name error.
+func errUnknown(kind, name string, known []string) error {
+	slices.Sort(known)
+	return fmt.Errorf("unknown %s %q; known: %s", kind, name, strings.Join(known, ", "))
+}
+
+var errMissing = errors.New("missing argument")
+
+// need returns argument i/name or an error naming it.
+func need(d *Def, i int, name string) (string, error) {
+	v, ok := d.arg(i, name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return "", fmt.Errorf("%w %s", errMissing, name)
+	}
+	return strings.TrimSpace(v), nil
+}
+
+func optional(d *Def, i int, name, def string) string {
+	if v, ok := d.arg(i, name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func atoi(name, s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number", name, s)
+	}
+	return n, nil
+}
+
+func parseBool(name, s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: %q is not a boolean; want true or false", name, s)
+}
+
+var _ = filter.Filter(nil)

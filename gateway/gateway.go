@@ -1,0 +1,301 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Gateway is the API gateway: an http.Handler that matches a route, runs its
+// filters and proxies. Its route table is immutable and swapped whole on
+// reload, so a request sees one table from start to end. It is safe for
+// concurrent use.
+type Gateway struct {
+	tbl     atomic.Pointer[table]
+	log     *slog.Logger
+	metrics *metrics
+	reg     Registry
+	tr      *http.Transport
+	pool    *bufferPool
+
+	mu   sync.Mutex // guards the fields below; held while building a table
+	cfg  *Config
+	errs []string // problems of the last refused reload, for the dashboard and logs
+}
+
+// Option configures a Gateway.
+type Option func(*Gateway)
+
+// WithLogger sets the gateway's logger.
+func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
+
+// WithRegistry gives lb:// routes and the discovery locator their instances.
+func WithRegistry(r Registry) Option { return func(g *Gateway) { g.reg = r } }
+
+// New compiles cfg into a gateway. It starts no goroutines; call Run to
+// follow registry changes (for the discovery locator).
+func New(cfg *Config, opts ...Option) (*Gateway, error) {
+	g := &Gateway{log: slog.New(slog.DiscardHandler), pool: &bufferPool{}}
+	for _, o := range opts {
+		o(g)
+	}
+	g.tr = newTransport(cfg.HTTPClient)
+	g.metrics = newMetrics(g)
+	t, err := g.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.cfg = cfg
+	g.tbl.Store(t)
+	return g, nil
+}
+
+// Reload compiles cfg and swaps it in. If cfg has errors the old routes keep
+// serving and the errors are returned.
+func (g *Gateway) Reload(cfg *Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, err := g.build(cfg)
+	if err != nil {
+		g.errs = []string{err.Error()}
+		g.metrics.reloads.WithLabelValues("refused").Inc()
+		return err
+	}
+	g.cfg = cfg
+	g.errs = nil
+	g.tbl.Store(t)
+	g.metrics.reloads.WithLabelValues("applied").Inc()
+	return nil
+}
+
+// refreshDiscovered rebuilds the table when the registry's applications
+// change, for the discovery locator's routes.
+func (g *Gateway) refreshDiscovered() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t, err := g.build(g.cfg)
+	if err != nil {
+		g.log.Error("rebuilding discovery routes", "err", err)
+		return
+	}
+	g.tbl.Store(t)
+}
+
+// Metrics returns the gateway's Prometheus registry.
+func (g *Gateway) Metrics() *prometheus.Registry { return g.metrics.reg }
+
+// Routes returns the routes in match order.
+func (g *Gateway) Routes() []*Route { return g.tbl.Load().routes }
+
+// ServeHTTP routes one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	t := g.tbl.Load()
+	if t.weights != nil {
+		r = t.weights.Draw(r)
+	}
+	rt := t.match(r)
+	rec := recorderPool.Get().(*recorder)
+	rec.reset(w)
+	if rt == nil {
+		http.NotFound(rec, r)
+	} else {
+		if len(rt.vars) > 0 {
+			r = withVars(r, rt.vars)
+		}
+		rt.handler.ServeHTTP(rec, r)
+	}
+	code := rec.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	elapsed := time.Since(start)
+	routeID := ""
+	if rt != nil {
+		routeID = rt.ID
+	}
+	g.metrics.observe(rt, r.Method, code, elapsed)
+	if g.log.Enabled(r.Context(), slog.LevelInfo) {
+		g.log.LogAttrs(r.Context(), slog.LevelInfo, "access",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", code), slog.String("route", routeID),
+			slog.Duration("duration", elapsed), slog.Int64("bytes", rec.bytes),
+			slog.String("remote", r.RemoteAddr), slog.String("correlation_id", correlationID(r, rec)))
+	}
+	rec.reset(nil)
+	recorderPool.Put(rec)
+}
+
+var recorderPool = sync.Pool{New: func() any { return &recorder{} }}
+
+// recorder notes the status and size of a response for metrics and the
+// access log, and tells the response timeout when headers were written.
+type recorder struct {
+	w        http.ResponseWriter
+	code     int
+	bytes    int64
+	onHeadFn func()
+}
+
+func (r *recorder) reset(w http.ResponseWriter) {
+	*r = recorder{w: w}
+}
+
+func (r *recorder) Header() http.Header { return r.w.Header() }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 && code >= 200 {
+		r.code = code
+		if r.onHeadFn != nil {
+			r.onHeadFn()
+		}
+	}
+	r.w.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.WriteHeader(http.StatusOK)
+	}
+	n, err := r.w.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) onHeader(f func()) { r.onHeadFn = f }
+
+// Flush, Hijack and Unwrap keep streaming, websockets and
+// http.ResponseController working through the recorder.
+func (r *recorder) Flush() {
+	if f, ok := r.w.(http.Flusher); ok {
+		if r.code == 0 {
+			r.WriteHeader(http.StatusOK)
+		}
+		f.Flush()
+	}
+}
+
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.w.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("gateway: response writer cannot hijack")
+	}
+	if r.code == 0 {
+		r.code = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
+
+// metrics are the gateway's Prometheus metrics.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.HistogramVec
+	reloads  *prometheus.CounterVec
+}
+
+func newMetrics(g *Gateway) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_gateway_requests_seconds",
+			Help:    "Gateway requests by route, method and status: time until the response was complete.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"routeId", "routeUri", "httpMethod", "httpStatusCode", "outcome"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_gateway_config_reloads_total", Help: "Configuration reloads, applied or refused.",
+		}, []string{"result"}),
+	}
+	m.reg.MustRegister(m.requests, m.reloads,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "switchboard_gateway_routes_count", Help: "Routes in the active table.",
+		}, func() float64 { return float64(len(g.tbl.Load().routes)) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+func (m *metrics) observe(rt *Route, method string, code int, d time.Duration) {
+	id, uri := "", ""
+	if rt != nil {
+		id, uri = rt.ID, rt.URI
+	}
+	m.requests.WithLabelValues(id, uri, method, strconv.Itoa(code), outcome(code)).Observe(d.Seconds())
+}
+
+// outcome is Spring's status series name.
+func outcome(code int) string {
+	switch code / 100 {
+	case 1:
+		return "INFORMATIONAL"
+	case 2:
+		return "SUCCESSFUL"
+	case 3:
+		return "REDIRECTION"
+	case 4:
+		return "CLIENT_ERROR"
+	case 5:
+		return "SERVER_ERROR"
+	}
+	return "CUSTOM"
+}
+
+// AdminHandler serves /actuator/health, /actuator/gateway/routes and
+// /metrics.
+func (g *Gateway) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /actuator/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"UP"}`))
+	})
+	mux.HandleFunc("GET /actuator/gateway/routes", func(w http.ResponseWriter, r *http.Request) {
+		g.writeRoutes(w, g.Routes())
+	})
+	mux.HandleFunc("GET /actuator/gateway/routes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rt := g.tbl.Load().byID[r.PathValue("id")]
+		if rt == nil {
+			http.NotFound(w, r)
+			return
+		}
+		g.writeRoutes(w, []*Route{rt})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+type routeJSON struct {
+	RouteID    string            `json:"route_id"`
+	URI        string            `json:"uri"`
+	Order      int               `json:"order"`
+	Predicates []string          `json:"predicates"`
+	Filters    []string          `json:"filters"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+}
+
+func (g *Gateway) writeRoutes(w http.ResponseWriter, routes []*Route) {
+	out := make([]routeJSON, len(routes))
+	for i, rt := range routes {
+		out[i] = routeJSON{RouteID: rt.ID, URI: rt.URI, Order: rt.Order, Predicates: rt.PredicateDefs, Filters: rt.FilterDefs, Metadata: rt.Metadata}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if len(routes) == 1 {
+		enc.Encode(out[0])
+		return
+	}
+	enc.Encode(out)
+}

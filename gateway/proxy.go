@@ -1,0 +1,254 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-dev/switchboard/discovery"
+	"github.com/switchboard-dev/switchboard/eureka"
+)
+
+// Registry is what the proxy needs of the discovery client: the UP
+// instances of an application, and a signal when they change.
+type Registry interface {
+	Instances(app string) []*eureka.Instance
+	Applications() *eureka.Applications
+	Changed() <-chan struct{}
+}
+
+// HTTPClientConfig is spring.cloud.gateway.httpclient: the upstream client.
+type HTTPClientConfig struct {
+	// ConnectTimeout bounds a TCP connect. httpclient.connect-timeout, in
+	// milliseconds; default 5000 (Spring leaves Netty's 30 s).
+	ConnectTimeout time.Duration
+	// ResponseTimeout bounds the wait for the upstream's response headers;
+	// 504 after it. httpclient.response-timeout, a duration; default 60 s
+	// (Spring has none, so a hung upstream holds a request forever).
+	ResponseTimeout time.Duration
+	// MaxIdleConnsPerHost is httpclient.pool.max-idle-per-host (default 256).
+	MaxIdleConnsPerHost int
+	// IdleTimeout closes idle upstream connections. httpclient.pool.max-idle-time; default 90 s.
+	IdleTimeout time.Duration
+	// InsecureSkipVerify is httpclient.ssl.use-insecure-trust-manager (false).
+	InsecureSkipVerify bool
+}
+
+// DefaultHTTPClientConfig returns the upstream client defaults.
+func DefaultHTTPClientConfig() HTTPClientConfig {
+	return HTTPClientConfig{
+		ConnectTimeout:      5 * time.Second,
+		ResponseTimeout:     60 * time.Second,
+		MaxIdleConnsPerHost: 256,
+		IdleTimeout:         90 * time.Second,
+	}
+}
+
+type ctxKey int
+
+const (
+	targetKey ctxKey = iota
+	connectTimeoutKey
+)
+
+// newTransport builds the one transport every route shares. A route's own
+// connect timeout travels in the request context.
+func newTransport(c HTTPClientConfig) *http.Transport {
+	dialer := &net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if d, ok := ctx.Value(connectTimeoutKey).(time.Duration); ok && d > 0 {
+				dc := *dialer
+				dc.Timeout = d
+				return dc.DialContext(ctx, network, addr)
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   c.MaxIdleConnsPerHost,
+		IdleConnTimeout:       c.IdleTimeout,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify},
+	}
+}
+
+// bufferPool lends the proxy its copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v := b.p.Get(); v != nil {
+		return *v.(*[]byte)
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// proxy is the last handler of every proxied route.
+type proxy struct {
+	rp      *httputil.ReverseProxy
+	reg     Registry
+	pick    discovery.Picker
+	trusted []netip.Prefix
+	client  HTTPClientConfig
+}
+
+// errNoInstance is answered 503, as Spring's load balancer filter does.
+var errNoInstance = errors.New("no instance available")
+
+func newProxy(tr http.RoundTripper, reg Registry, pick discovery.Picker, trusted []netip.Prefix, client HTTPClientConfig, pool *bufferPool) *proxy {
+	p := &proxy{reg: reg, pick: pick, trusted: trusted, client: client}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    tr,
+		BufferPool:   pool,
+		ErrorHandler: p.errorHandler,
+	}
+	return p
+}
+
+// routeHandler returns the handler that proxies for rt: it picks the
+// upstream (an instance for lb:// routes, on every call, so a retry gets a
+// fresh one) and applies the route's timeouts.
+func (p *proxy) routeHandler(rt *Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := rt.target
+		if rt.Service != "" {
+			var insts []*eureka.Instance
+			if p.reg != nil {
+				insts = p.reg.Instances(rt.Service)
+			}
+			in := p.pick.Pick(insts)
+			if in == nil {
+				http.Error(w, "Unable to find instance for "+rt.Service, http.StatusServiceUnavailable)
+				return
+			}
+			target = instanceURL(in)
+		}
+		ctx := context.WithValue(r.Context(), targetKey, target)
+		if rt.ConnectTimeout > 0 {
+			ctx = context.WithValue(ctx, connectTimeoutKey, rt.ConnectTimeout)
+		}
+		timeout := p.client.ResponseTimeout
+		if rt.ResponseTimeout != 0 {
+			timeout = rt.ResponseTimeout
+		}
+		if timeout > 0 {
+			var stop func() bool
+			ctx, stop = withHeaderTimeout(ctx, timeout, w)
+			defer stop()
+		}
+		p.rp.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// instanceURL is where an instance listens: https on its secure port when
+// that is enabled, else http on its port.
+func instanceURL(in *eureka.Instance) *url.URL {
+	host := in.IPAddr
+	if host == "" {
+		host = in.HostName
+	}
+	if in.SecurePort.Enabled && !in.Port.Enabled {
+		return &url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(in.SecurePort.Number))}
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, strconv.Itoa(in.Port.Number))}
+}
+
+// timeoutCause marks a response-timeout cancellation, to answer 504.
+var errResponseTimeout = errors.New("response timeout")
+
+// withHeaderTimeout cancels ctx when no response headers were written to w
+// within d: Spring's response timeout covers the wait for headers, not the
+// streaming of the body.
+func withHeaderTimeout(ctx context.Context, d time.Duration, w http.ResponseWriter) (context.Context, func() bool) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(d, func() { cancel(errResponseTimeout) })
+	if hw, ok := w.(headerWatcher); ok {
+		hw.onHeader(func() { t.Stop() })
+	}
+	return ctx, func() bool { cancel(nil); return t.Stop() }
+}
+
+// headerWatcher is implemented by the gateway's response recorder so the
+// response timeout stops once the upstream answered.
+type headerWatcher interface{ onHeader(func()) }
+
+func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
+	target := pr.In.Context().Value(targetKey).(*url.URL)
+	pr.Out.URL.Scheme = target.Scheme
+	pr.Out.URL.Host = target.Host
+	pr.Out.Host = ""
+	if preservesHost(pr.In) {
+		pr.Out.Host = pr.In.Host
+	}
+	// Forwarded headers from the client are kept only when it is a trusted
+	// proxy; ours are always added from the socket peer.
+	if p.isTrusted(pr.In.RemoteAddr) {
+		if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
+			pr.Out.Header["X-Forwarded-For"] = v
+		}
+	}
+	pr.SetXForwarded()
+}
+
+func (p *proxy) isTrusted(remote string) bool {
+	if len(p.trusted) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	for _, pf := range p.trusted {
+		if pf.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// errorHandler maps transport errors to the gateway's status codes: 504
+// when the response timeout fired, 502 for a refused, reset or failed
+// connection (Spring answers 500), and tells a Retry filter what happened.
+func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	kind, code := classify(r.Context(), err)
+	markUpstreamFailure(w, kind)
+	if code == 499 {
+		return
+	}
+	http.Error(w, http.StatusText(code), code)
+}
+
+func classify(ctx context.Context, err error) (failureKind, int) {
+	switch {
+	case errors.Is(context.Cause(ctx), errResponseTimeout):
+		return failureTimeout, http.StatusGatewayTimeout
+	case errors.Is(err, context.Canceled):
+		return failureCanceled, 499
+	case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
+		return failureTimeout, http.StatusGatewayTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return failureConnect, http.StatusBadGateway
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return failureReset, http.StatusBadGateway
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return failureConnect, http.StatusBadGateway
+	}
+	return failureReset, http.StatusBadGateway
+}
