@@ -70,7 +70,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		log:     slog.New(slog.DiscardHandler),
 		servers: newServers(list, cfg.QuarantineDuration),
 	}
-	c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	c.http = &http.Client{
+		Transport: http.DefaultTransport.(*http.Transport).Clone(),
+		// Eureka clients follow no redirects unless told to
+		// (eureka.client.allow-redirects); a redirect is a failure.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	c.ownHTTP = true
 	for _, o := range opts {
 		o(c)
@@ -106,12 +111,12 @@ func (c *Client) Run(ctx context.Context) error {
 	if c.cfg.RegisterWithEureka {
 		attempted = c.leaseLoop(ctx)
 	}
+	<-ctx.Done()
 	wg.Wait()
 	if !attempted || !c.cfg.ShouldUnregisterOnShutdown {
 		return nil
 	}
-	// Like the Java client: DOWN locally, then cancel, best effort.
-	c.update(func(in *eureka.Instance) { in.Status = eureka.StatusDown })
+	// Best effort, as in the Java client, but within a time limit of its own.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
 	defer cancel()
 	return c.cancel(cctx)

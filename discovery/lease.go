@@ -49,7 +49,7 @@ func (c *Client) leaseLoop(ctx context.Context) (attempted bool) {
 		}
 		if err != nil {
 			failures++
-			c.log.Warn("lease", "err", err, "failures", failures)
+			c.log.Warn("registration or heartbeat failed; backing off", "err", err, "failures", failures)
 		} else {
 			failures = 0
 		}

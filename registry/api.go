@@ -25,12 +25,19 @@ func (r *Registry) Handler() http.Handler { return r.routes() }
 
 func (r *Registry) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/eureka/", r.serveAPI)
 	mux.HandleFunc("GET /actuator/health", r.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /{$}", r.serveDashboard)
 	mux.HandleFunc("GET /lastn", r.serveLastN)
-	return mux
+	// The Eureka API is dispatched before the mux: ServeMux's pattern
+	// matching allocates, and a heartbeat should not.
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/eureka/") {
+			r.serveAPI(w, req)
+			return
+		}
+		mux.ServeHTTP(w, req)
+	})
 }
 
 // op names an API operation, for metrics.

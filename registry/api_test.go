@@ -241,3 +241,14 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+func TestRenewHandlerDoesNotAllocate(t *testing.T) {
+	r, _ := newTestRegistry(t, nil)
+	regOK(t, r, testInstance("APP", "host:app:8080"))
+	h := r.Handler()
+	req := httptest.NewRequest("PUT", "/eureka/apps/APP/host:app:8080?status=UP&lastDirtyTimestamp=1", nil)
+	w := &discardWriter{h: http.Header{}}
+	if n := testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, req) }); n != 0 || w.code != 200 {
+		t.Errorf("PUT renew through the handler: %v allocations, status %d; want 0 and 200", n, w.code)
+	}
+}

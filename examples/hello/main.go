@@ -87,7 +87,7 @@ func run(ctx context.Context, log *slog.Logger, port int, app, registry, id stri
 	// callers stop being sent here before the server stops.
 	wg.Go(func() {
 		if err := client.Run(ctx); err != nil {
-			errs <- err
+			log.Warn("could not cancel the registration; the registry expires it", "err", err)
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
