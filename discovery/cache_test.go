@@ -295,3 +295,25 @@ func TestNewFillsInstanceDefaults(t *testing.T) {
 		t.Errorf("ports = %+v, %+v; want 8080 enabled, 443 disabled", in.Port, in.SecurePort)
 	}
 }
+
+// TestLookupsDoNotAllocate pins the gateway's hot path: a lookup by an
+// upper-case application name or VIP is a map read on the current snapshot.
+func TestLookupsDoNotAllocate(t *testing.T) {
+	c, err := New(observerConfig("http://127.0.0.1:1/eureka"))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c.publish(newSnapshot(fromFull(doc(inst("A", "a1", eureka.StatusUp, ""))), 1, true))
+	if got := c.Instances("a"); len(got) != 1 {
+		t.Fatalf("Instances(a) = %s, want [a1]", idsOf(got))
+	}
+	for name, lookup := range map[string]func(){
+		"Instances":      func() { c.Instances("A") },
+		"InstancesByVIP": func() { c.InstancesByVIP("A") },
+		"Changed":        func() { c.Changed() },
+	} {
+		if n := testing.AllocsPerRun(1000, lookup); n != 0 {
+			t.Errorf("%s allocates %v times per call, want 0", name, n)
+		}
+	}
+}

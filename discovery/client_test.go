@@ -673,15 +673,23 @@ func TestSetStatusRegistersAgain(t *testing.T) {
 	}
 }
 
-func TestBasicAuthFromServiceURL(t *testing.T) {
+// TestRequestHeaders checks what the client sends: Basic credentials from
+// the service URL, and JSON with gzip on registry fetches, as the Java
+// client asks for them.
+func TestRequestHeaders(t *testing.T) {
 	t.Parallel()
 	var refused atomic.Int32
+	var fetchHeaders atomic.Pointer[http.Header]
 	reg := startLocal(t, nil, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if u, p, ok := r.BasicAuth(); !ok || u != "eureka" || p != "s3cr:t" {
 				refused.Add(1)
 				w.WriteHeader(http.StatusUnauthorized)
 				return
+			}
+			if r.URL.Path == "/eureka/apps/" {
+				hdr := r.Header.Clone()
+				fetchHeaders.Store(&hdr)
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -695,6 +703,13 @@ func TestBasicAuthFromServiceURL(t *testing.T) {
 	waitFor(t, c, "secret", "127.0.0.1:secret:8080", true)
 	if n := refused.Load(); n != 0 {
 		t.Errorf("registry refused %d requests for want of credentials", n)
+	}
+	hdr := *fetchHeaders.Load()
+	if got := hdr.Get("Accept"); got != "application/json" {
+		t.Errorf("full fetch sent Accept %q, want application/json", got)
+	}
+	if got := hdr.Get("Accept-Encoding"); !strings.Contains(got, "gzip") {
+		t.Errorf("full fetch sent Accept-Encoding %q, want gzip", got)
 	}
 }
 

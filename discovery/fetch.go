@@ -15,6 +15,9 @@ import (
 // watch answers. Eureka servers do not send it; the client then polls.
 const versionHeader = "X-Registry-Version"
 
+// maxWatchWait is the longest wait the registry grants a watch.
+const maxWatchWait = 5 * time.Minute
+
 // fetchLoop keeps the local registry up to date until ctx is done: a full
 // fetch first, then deltas. Between two fetches it watches the registry for
 // a change when it can, and otherwise sleeps RegistryFetchInterval. Failed
@@ -131,7 +134,7 @@ func (c *Client) watch(ctx context.Context, version string) bool {
 	if srv := c.servers.list[c.servers.pick(make([]bool, len(c.servers.list)))]; srv.noWatchUntil.Load() > time.Now().UnixNano() {
 		return false
 	}
-	wait := c.cfg.RegistryFetchInterval
+	wait := min(c.cfg.RegistryFetchInterval, maxWatchWait)
 	start := time.Now()
 	res, err := c.do(ctx, &call{
 		op:     "watch",
