@@ -25,6 +25,7 @@ type builder struct {
 	cfg     *Config
 	weights *predicate.WeightGroups
 	prox    *proxy
+	brk     *filter.Breakers
 	probs   []string
 }
 
@@ -83,26 +84,18 @@ func (b *builder) route(rd *RouteDef) *Route {
 	rt := &Route{ID: rd.ID, URI: rd.URI, Order: rd.Order, Metadata: rd.Metadata}
 	b.target(rt, rd.where.Where, name)
 	b.metadata(rt, rd.where.Where, name)
-	var pathPatterns []string
 	for j := range rd.Predicates {
 		d := &rd.Predicates[j]
-		p, pats, err := b.predicate(d, rt.ID)
+		p, vars, err := b.predicate(d, rt.ID)
 		if err != nil {
 			b.problem(d.where.Where, "%s: predicates[%d]: %s: %v", name, j, d.Text, err)
 			continue
 		}
 		rt.predicates = append(rt.predicates, p)
 		rt.PredicateDefs = append(rt.PredicateDefs, d.Text)
-		pathPatterns = append(pathPatterns, pats...)
-	}
-	if len(pathPatterns) > 0 {
-		var compiled []*predicate.PathPattern
-		for _, s := range pathPatterns {
-			if pp, err := predicate.CompilePath(s); err == nil {
-				compiled = append(compiled, pp)
-			}
+		if vars != nil {
+			rt.vars = append(rt.vars, vars)
 		}
-		rt.vars = append(rt.vars, predicate.PathVars(compiled...))
 	}
 	defaults := b.filters(b.cfg.DefaultFilters, rt, name, "default-filters")
 	own := b.filters(rd.Filters, rt, name, "filters")
@@ -110,6 +103,9 @@ func (b *builder) route(rd *RouteDef) *Route {
 		return nil
 	}
 	all := orderFilters(defaults, own)
+	if !usesVars(all) {
+		rt.vars = nil // nothing reads {var}: skip the per-request extraction
+	}
 	for _, f := range all {
 		rt.FilterDefs = append(rt.FilterDefs, "["+f.def+", order = "+strconv.Itoa(f.order)+"]")
 	}
@@ -255,4 +251,13 @@ func parseBool(name, s string) (bool, error) {
 	return false, fmt.Errorf("%s: %q is not a boolean; want true or false", name, s)
 }
 
-var _ = filter.Filter(nil)
+
+// usesVars reports whether a filter argument mentions a {var} template.
+func usesVars(filters []orderedFilter) bool {
+	for _, f := range filters {
+		if strings.Contains(f.def, "{") {
+			return true
+		}
+	}
+	return false
+}

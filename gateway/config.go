@@ -45,6 +45,19 @@ type Config struct {
 	Redis RedisConfig
 	// Resilience holds the resilience4j.* keys, as written.
 	Resilience map[string]springconf.Value
+	// JWT holds defaults for JWT filters and JwtClaim predicates that do not
+	// name their own keys: switchboard.gateway.jwt.jwks-uri, .secret, .issuer,
+	// .audiences and .algorithms.
+	JWT JWTDefaults
+}
+
+// JWTDefaults are the gateway-wide token settings.
+type JWTDefaults struct {
+	JWKSURI    string
+	Secret     string
+	Issuer     string
+	Audiences  []string
+	Algorithms []string
 }
 
 // LocatorConfig creates one route per registered application.
@@ -87,7 +100,8 @@ type Def struct {
 	// their relaxed key (lower case, no dashes or underscores).
 	Pos   []string
 	Named map[string]string
-	Text  string // as written, for descriptions and errors
+	Raw   map[string]string // expanded arguments by their names as written
+	Text  string            // as written, for descriptions and errors
 	where springconf.Value
 	key   string
 }
@@ -126,6 +140,11 @@ func Bind(p *springconf.Props) (*Config, error) {
 		b.String(gp+"discovery.locator.route-id-prefix", &c.Locator.RouteIDPrefix)
 		b.Ignore(gp+"enabled", gp+"metrics.enabled", gp+"fail-on-route-definition-error")
 	}
+	b.String("switchboard.gateway.jwt.jwks-uri", &c.JWT.JWKSURI)
+	b.String("switchboard.gateway.jwt.secret", &c.JWT.Secret)
+	b.String("switchboard.gateway.jwt.issuer", &c.JWT.Issuer)
+	b.StringList("switchboard.gateway.jwt.audiences", &c.JWT.Audiences)
+	b.StringList("switchboard.gateway.jwt.algorithms", &c.JWT.Algorithms)
 	var trusted []string
 	b.StringList("switchboard.gateway.trusted-proxies", &trusted)
 	for _, s := range trusted {
@@ -262,11 +281,11 @@ func bindDefs(b *springconf.Binder, key string, filters bool) []Def {
 			out = append(out, parseShortcut(v, dk))
 			continue
 		}
-		d := Def{key: dk, Named: map[string]string{}}
+		d := Def{key: dk, Named: map[string]string{}, Raw: map[string]string{}}
 		if v, ok := b.Lookup(dk + ".name"); ok {
 			d.Name, d.where = strings.TrimSpace(v.Value), v
 		}
-		collectArgs(b, dk+".args", "", d.Named)
+		collectArgs(b, dk+".args", "", d.Named, d.Raw)
 		var parts []string
 		for k, v := range d.Named {
 			parts = append(parts, k+"="+v)
@@ -282,7 +301,7 @@ func bindDefs(b *springconf.Binder, key string, filters bool) []Def {
 
 // collectArgs flattens the args map: nested keys are joined with dots and
 // list items with their index (Spring's patterns.0 form).
-func collectArgs(b *springconf.Binder, key, prefix string, dst map[string]string) {
+func collectArgs(b *springconf.Binder, key, prefix string, dst, raw map[string]string) {
 	for _, sub := range b.List(key) {
 		k := childKey(key, sub)
 		name := sub
@@ -291,9 +310,10 @@ func collectArgs(b *springconf.Binder, key, prefix string, dst map[string]string
 		}
 		if v, ok := b.Lookup(k); ok {
 			dst[relaxed(name)] = v.Value
+			raw[name] = v.Value
 			continue
 		}
-		collectArgs(b, k, name, dst)
+		collectArgs(b, k, name, dst, raw)
 	}
 }
 
@@ -364,4 +384,18 @@ func (d *Def) list(from int, name string) []string {
 // defError formats a problem with a definition the STYLE way.
 func defError(route, what string, d *Def, err error) string {
 	return fmt.Sprintf("%s: %s: %s: %v", route, what, d.Text, err)
+}
+
+// mapArg returns the expanded arguments under name (claim-headers.sub, ...)
+// keyed by the rest of their name exactly as written.
+func (d *Def) mapArg(name string) map[string]string {
+	out := map[string]string{}
+	want := relaxed(name)
+	for k, v := range d.Raw {
+		head, rest, ok := strings.Cut(k, ".")
+		if ok && relaxed(head) == want {
+			out[rest] = v
+		}
+	}
+	return out
 }

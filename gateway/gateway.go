@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-dev/switchboard/gateway/filter"
 )
 
 // Gateway is the API gateway: an http.Handler that matches a route, runs its
@@ -28,6 +33,15 @@ type Gateway struct {
 	reg     Registry
 	tr      *http.Transport
 	pool    *bufferPool
+
+	localLim *filter.LocalLimiter
+	redisLim *filter.RedisLimiter
+	redis    *redis.Client
+
+	jwksMu sync.Mutex // guards jwks, runCtx
+	jwks   map[string]*filter.JWKS
+	runCtx context.Context
+	runWG  sync.WaitGroup
 
 	mu   sync.Mutex // guards the fields below; held while building a table
 	cfg  *Config
@@ -52,6 +66,24 @@ func New(cfg *Config, opts ...Option) (*Gateway, error) {
 	}
 	g.tr = newTransport(cfg.HTTPClient)
 	g.metrics = newMetrics(g)
+	g.localLim = filter.NewLocalLimiter(0)
+	if cfg.Redis.Addr != "" {
+		opts := &redis.Options{
+			Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB,
+			DialTimeout: cfg.Redis.Timeout, ReadTimeout: cfg.Redis.Timeout, WriteTimeout: cfg.Redis.Timeout,
+			ContextTimeoutEnabled: true, MaxRetries: 1,
+		}
+		if strings.Contains(cfg.Redis.Addr, "://") {
+			parsed, err := redis.ParseURL(cfg.Redis.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("spring.data.redis.url: %v", err)
+			}
+			opts = parsed
+			opts.ContextTimeoutEnabled = true
+		}
+		g.redis = redis.NewClient(opts)
+		g.redisLim = filter.NewRedisLimiter(g.redis, filter.RedisLimiterOptions{FailClosed: !cfg.Redis.FailOpen, Logger: g.log})
+	}
 	t, err := g.build(cfg)
 	if err != nil {
 		return nil, err
@@ -262,7 +294,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 		w.Write([]byte(`{"status":"UP"}`))
 	})
 	mux.HandleFunc("GET /actuator/gateway/routes", func(w http.ResponseWriter, r *http.Request) {
-		g.writeRoutes(w, g.Routes())
+		g.writeRoutes(w, g.Routes(), false)
 	})
 	mux.HandleFunc("GET /actuator/gateway/routes/{id}", func(w http.ResponseWriter, r *http.Request) {
 		rt := g.tbl.Load().byID[r.PathValue("id")]
@@ -270,7 +302,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		g.writeRoutes(w, []*Route{rt})
+		g.writeRoutes(w, []*Route{rt}, true)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
 	return mux
@@ -285,7 +317,7 @@ type routeJSON struct {
 	Metadata   map[string]string `json:"metadata,omitempty"`
 }
 
-func (g *Gateway) writeRoutes(w http.ResponseWriter, routes []*Route) {
+func (g *Gateway) writeRoutes(w http.ResponseWriter, routes []*Route, one bool) {
 	out := make([]routeJSON, len(routes))
 	for i, rt := range routes {
 		out[i] = routeJSON{RouteID: rt.ID, URI: rt.URI, Order: rt.Order, Predicates: rt.PredicateDefs, Filters: rt.FilterDefs, Metadata: rt.Metadata}
@@ -293,7 +325,7 @@ func (g *Gateway) writeRoutes(w http.ResponseWriter, routes []*Route) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if len(routes) == 1 {
+	if one {
 		enc.Encode(out[0])
 		return
 	}

@@ -66,6 +66,19 @@ func (b *builder) discoveryRoutes() []*Route {
 // locator's routes when the set of applications changes. Without the
 // locator it just waits.
 func (g *Gateway) Run(ctx context.Context) error {
+	g.jwksMu.Lock()
+	g.runCtx = ctx
+	for _, j := range g.jwks {
+		g.runWG.Go(func() { j.Run(ctx) })
+	}
+	g.jwksMu.Unlock()
+	defer func() {
+		g.runWG.Wait()
+		if g.redis != nil {
+			g.redis.Close()
+		}
+		g.tr.CloseIdleConnections()
+	}()
 	if g.reg == nil {
 		<-ctx.Done()
 		return nil

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,9 +12,10 @@ import (
 var predicateNames = []string{"After", "Before", "Between", "Cookie", "Header", "Host", "JwtClaim", "Method",
 	"Path", "Query", "RemoteAddr", "Weight", "XForwardedRemoteAddr"}
 
-// predicate compiles one predicate definition. It returns the Path
-// patterns too, so filters can use the variables they capture.
-func (b *builder) predicate(d *Def, routeID string) (predicate.Predicate, []string, error) {
+// predicate compiles one predicate definition. For Path and Host it also
+// returns the extractor of the URI template variables they capture, for the
+// filters that use them ({segment} in SetPath, for example).
+func (b *builder) predicate(d *Def, routeID string) (predicate.Predicate, predicate.Extractor, error) {
 	switch d.Name {
 	case "Path":
 		pats := d.list(0, "patterns")
@@ -33,15 +35,39 @@ func (b *builder) predicate(d *Def, routeID string) (predicate.Predicate, []stri
 		if len(pats) == 0 {
 			return nil, nil, fmt.Errorf("%w patterns", errMissing)
 		}
-		p, err := predicate.Path(trailing, pats...)
-		return p, pats, err
+		var compiled []*predicate.PathPattern
+		var errs []error
+		for _, s := range pats {
+			pp, err := predicate.CompilePath(s)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			compiled = append(compiled, pp.WithMatchTrailingSlash(trailing))
+		}
+		if len(errs) > 0 {
+			return nil, nil, errors.Join(errs...)
+		}
+		return predicate.PathPredicate(compiled...), predicate.PathVars(compiled...), nil
 	case "Host":
 		pats := d.list(0, "patterns")
 		if len(pats) == 0 {
 			return nil, nil, fmt.Errorf("%w patterns", errMissing)
 		}
-		p, err := predicate.Host(pats...)
-		return p, nil, err
+		var compiled []*predicate.HostPattern
+		var errs []error
+		for _, s := range pats {
+			hp, err := predicate.CompileHost(s)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			compiled = append(compiled, hp)
+		}
+		if len(errs) > 0 {
+			return nil, nil, errors.Join(errs...)
+		}
+		return predicate.HostPredicate(compiled...), predicate.HostVars(compiled...), nil
 	case "Method":
 		ms := d.list(0, "methods")
 		p, err := predicate.Method(ms...)

@@ -192,6 +192,7 @@ func (p *Replicator) Run(ctx context.Context) error {
 	for _, n := range p.nodes {
 		wg.Go(func() { n.run(ctx) })
 	}
+	<-ctx.Done()
 	wg.Wait()
 	return nil
 }
