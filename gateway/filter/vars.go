@@ -52,19 +52,19 @@ func Vars(r *http.Request) map[string]string {
 //
 // Expand parses template on every call; the filters in this package parse
 // their templates once, when they are built.
-func Expand(varTemplate string, r *http.Request) string {
-	if strings.IndexByte(varTemplate, '{') < 0 {
-		return varTemplate
+func Expand(template string, r *http.Request) string {
+	if strings.IndexByte(template, '{') < 0 {
+		return template
 	}
-	t, err := parseVarTemplate(varTemplate)
+	t, err := parseVarTemplate(template)
 	if err != nil {
-		return varTemplate
+		return template
 	}
 	return t.expand(r, nil)
 }
 
-// A varTemplate is a filter argument with {name} variables, parsed once when the
-// filter is built. Its zero value expands to "".
+// A varTemplate is a filter argument with {name} variables, parsed once when
+// the filter is built. Its zero value expands to "".
 type varTemplate struct {
 	raw   string   // the whole template, returned as is when there are no variables
 	parts []string // literal, name, literal, name, ..., literal; nil without variables
