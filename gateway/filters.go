@@ -74,7 +74,7 @@ func (b *builder) filter(d *Def, rt *Route) (filter.Filter, error) {
 		}
 		return filter.AddResponseHeader(n, v, override)
 	case "AddRequestHeadersIfNotPresent":
-		return filter.AddRequestHeadersIfNotPresent(d.list(0, "headers")...)
+		return filter.AddRequestHeadersIfNotPresent(d.list(0, "keyValues")...)
 	case "RemoveRequestHeader", "RemoveResponseHeader", "RemoveRequestParameter":
 		n, err := a(0, "name")
 		if err != nil {
@@ -161,10 +161,12 @@ func (b *builder) filter(d *Def, rt *Route) (filter.Filter, error) {
 		}
 		return filter.SetStatus(s, opt(-1, "originalStatusHeaderName", ""))
 	case "RequestSize":
-		s := opt(0, "maxSize", "5MB")
-		n, err := filter.ParseDataSize(s)
-		if err != nil {
-			return nil, fmt.Errorf("maxSize: %w", err)
+		n := filter.DefaultRequestSize
+		if s := opt(0, "maxSize", ""); s != "" {
+			var err error
+			if n, err = filter.ParseDataSize(s); err != nil {
+				return nil, fmt.Errorf("maxSize: %w", err)
+			}
 		}
 		return filter.RequestSize(n)
 	case "SecureHeaders":
