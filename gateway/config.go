@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -381,10 +380,6 @@ func (d *Def) list(from int, name string) []string {
 	return out
 }
 
-// defError formats a problem with a definition the STYLE way.
-func defError(route, what string, d *Def, err error) string {
-	return fmt.Sprintf("%s: %s: %s: %v", route, what, d.Text, err)
-}
 
 // mapArg returns the expanded arguments under name (claim-headers.sub, ...)
 // keyed by the rest of their name exactly as written.

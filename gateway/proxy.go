@@ -106,9 +106,6 @@ type proxy struct {
 	client  HTTPClientConfig
 }
 
-// errNoInstance is answered 503, as Spring's load balancer filter does.
-var errNoInstance = errors.New("no instance available")
-
 func newProxy(tr http.RoundTripper, reg Registry, pick discovery.Picker, trusted []netip.Prefix, client HTTPClientConfig, pool *bufferPool) *proxy {
 	p := &proxy{reg: reg, pick: pick, trusted: trusted, client: client}
 	p.rp = &httputil.ReverseProxy{
