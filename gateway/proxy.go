@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/discovery"
 	"github.com/switchboard-dev/switchboard/eureka"
+	"github.com/switchboard-dev/switchboard/gateway/filter"
 )
 
 // Registry is what the proxy needs of the discovery client: the UP
@@ -128,10 +130,17 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 			if p.reg != nil {
 				insts = p.reg.Instances(rt.Service)
 			}
+			if tried := filter.TriedInstances(r); len(tried) > 0 {
+				insts = untried(insts, tried)
+			}
 			in := p.pick.Pick(insts)
 			if in == nil {
 				http.Error(w, "Unable to find instance for "+rt.Service, http.StatusServiceUnavailable)
 				return
+			}
+			filter.NoteInstance(r, in.ID())
+			if lo, ok := p.pick.(*discovery.LeastOutstanding); ok {
+				defer lo.Start(in)()
 			}
 			target = instanceURL(in)
 		}
@@ -150,6 +159,22 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 		}
 		p.rp.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// untried leaves out the instances a retried request already tried, unless
+// that leaves none: a retry should land on another instance when there is
+// one (Spring's round robin may pick the dead one again).
+func untried(insts []*eureka.Instance, tried []string) []*eureka.Instance {
+	out := make([]*eureka.Instance, 0, len(insts))
+	for _, in := range insts {
+		if !slices.Contains(tried, in.ID()) {
+			out = append(out, in)
+		}
+	}
+	if len(out) == 0 {
+		return insts
+	}
+	return out
 }
 
 // instanceURL is where an instance listens: https on its secure port when
