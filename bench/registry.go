@@ -195,9 +195,11 @@ func (v fetchVariant) fileName(doc string) string {
 func singleNode(ctx context.Context, l *lab, r *report) error {
 	o := l.opts
 	n := o.instances
-	// The delta fetches must see the same small delta in every round: the
-	// registration burst has to leave the delta queue first, and the changes
-	// made for the fetches must stay in it until they are done.
+	// A shorter delta retention than Eureka's 3 minutes: the registration
+	// burst has to leave the delta queue before the full fetches (each trim of
+	// the queue drops every cached payload) and the delta fetches (which must
+	// see a small delta), and the changes made for the delta fetches must stay
+	// in the queue until those are done.
 	deltaPhase := time.Duration(o.rounds*len(fetchVariants)*2) * (o.duration + 2*time.Second)
 	retention := deltaPhase + 30*time.Second
 
@@ -282,7 +284,41 @@ func singleNode(ctx context.Context, l *lab, r *report) error {
 	r.registry = append(r.registry, row)
 	r.goal("heartbeats at 85% or more of the bare floor", fmtRatio(row.vsFloor()), row.vsFloor() >= 0.85)
 
-	// Full fetches: the floor serves the registry's own bytes.
+	// Heartbeats at the realistic rate: every instance every 30 s.
+	rate := float64(n) / renewalInterval.Seconds()
+	count := min(n, int(rate*o.duration.Seconds()))
+	var rlSB, rlFL []pacedResult
+	var rlCPU, rlFLCPU []time.Duration
+	for _, side := range []struct {
+		p   *proc
+		url string
+		res *[]pacedResult
+		cpu *[]time.Duration
+	}{{reg, base, &rlSB, &rlCPU}, {fl, fbase, &rlFL, &rlFLCPU}} {
+		before := side.p.cpuTime()
+		res := heartbeatLoad(hc, []string{side.url}, f, count, rate, goConns).run(ctx)
+		*side.cpu = append(*side.cpu, side.p.cpuTime()-before)
+		*side.res = append(*side.res, res)
+	}
+	if err := failed(rlSB); err != nil {
+		return fmt.Errorf("heartbeats at the realistic rate: %w", err)
+	}
+	r.registry = append(r.registry, pacedRow(
+		fmt.Sprintf("heartbeats every 30 s per instance, %s fleet (%.0f/s; p99 latency)", label, rate),
+		rlSB, rlFL, rlCPU, rlFLCPU, ""))
+
+	// Full fetches of a registry at rest: once the registration burst has
+	// left the delta queue, so that no delta trim starts a new generation
+	// (which drops every cached payload) while they run. The floor serves the
+	// registry's own bytes.
+	if wait := time.Until(lastReg.Add(retention + 3*time.Second)); wait > 0 {
+		l.logf("waiting %v for the registration burst to leave the delta queue", wait.Round(time.Second))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if err := captureDocs(ctx, base, fbase, floorDir, "full"); err != nil {
 		return err
 	}
@@ -331,38 +367,7 @@ func singleNode(ctx context.Context, l *lab, r *report) error {
 			fmt.Sprintf("run with -instances 100000; projected from this run: %.0f MB", proj))
 	}
 
-	// Heartbeats at the realistic rate: every instance every 30 s.
-	rate := float64(n) / renewalInterval.Seconds()
-	count := min(n, int(rate*o.duration.Seconds()))
-	var rlSB, rlFL []pacedResult
-	var rlCPU, rlFLCPU []time.Duration
-	for _, side := range []struct {
-		p   *proc
-		url string
-		res *[]pacedResult
-		cpu *[]time.Duration
-	}{{reg, base, &rlSB, &rlCPU}, {fl, fbase, &rlFL, &rlFLCPU}} {
-		before := side.p.cpuTime()
-		res := heartbeatLoad(hc, []string{side.url}, f, count, rate, goConns).run(ctx)
-		*side.cpu = append(*side.cpu, side.p.cpuTime()-before)
-		*side.res = append(*side.res, res)
-	}
-	if err := failed(rlSB); err != nil {
-		return fmt.Errorf("heartbeats at the realistic rate: %w", err)
-	}
-	r.registry = append(r.registry, pacedRow(
-		fmt.Sprintf("heartbeats every 30 s per instance, %s fleet (%.0f/s; p99 latency)", label, rate),
-		rlSB, rlFL, rlCPU, rlFLCPU, ""))
-
 	// Delta fetches of a small delta: 1 % of the fleet changed.
-	if wait := time.Until(lastReg.Add(retention + 3*time.Second)); wait > 0 {
-		l.logf("waiting %v for the registration burst to leave the delta queue", wait.Round(time.Second))
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 	changed := max(1, n/deltaShare)
 	for i := range changed {
 		in := f.instances[i*deltaShare%n]

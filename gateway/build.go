@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -77,10 +78,34 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 	return t, nil
 }
 
+// Check compiles cfg's routes without serving them and returns every
+// problem found, each starting with its file and line.
+func Check(cfg *Config) []string {
+	g := &Gateway{log: slog.New(slog.DiscardHandler), pool: &bufferPool{}, localLim: filter.NewLocalLimiter(1)}
+	g.tr = newTransport(cfg.HTTPClient)
+	defer g.tr.CloseIdleConnections()
+	g.metrics = newMetrics(g)
+	_, err := g.build(cfg)
+	var be *BuildError
+	if errors.As(err, &be) {
+		return be.Problems
+	}
+	if err != nil {
+		return []string{err.Error()}
+	}
+	return nil
+}
+
 // route compiles one route definition; problems are recorded in b.
 func (b *builder) route(rd *RouteDef) *Route {
 	name := routeName(rd.key, rd.ID)
 	before := len(b.probs)
+	if rd.URI == "" {
+		b.problem(rd.where.Where, "%s: uri is missing; want http(s)://host:port or lb://SERVICE", name)
+	}
+	if len(rd.Predicates) == 0 {
+		b.problem(rd.where.Where, "%s: no predicates; a route needs at least one, such as Path=/orders/**", name)
+	}
 	rt := &Route{ID: rd.ID, URI: rd.URI, Order: rd.Order, Metadata: rd.Metadata}
 	b.target(rt, rd.where.Where, name)
 	b.metadata(rt, rd.where.Where, name)
@@ -212,7 +237,37 @@ func (g *Gateway) forwardTo(path string) http.Handler {
 // errUnknown lists the known names, sorted, in an unknown-name error.
 func errUnknown(kind, name string, known []string) error {
 	slices.Sort(known)
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("unknown %s %q; did you mean %s? known: %s", kind, name, best, strings.Join(known, ", "))
+	}
 	return fmt.Errorf("unknown %s %q; known: %s", kind, name, strings.Join(known, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 var errMissing = errors.New("missing argument")

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"cmp"
+	"slices"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -195,10 +197,52 @@ func Bind(p *springconf.Props) (*Config, error) {
 		}
 	}
 	b.Unknown("spring.cloud.gateway.", "server.", "switchboard.gateway.", "spring.data.redis.", "spring.cloud.loadbalancer.")
+	// Compile the routes too, so a user sees every problem at once: wrong
+	// keys and values above, and bad predicates and filters below.
+	var probs []string
 	if err := b.Err(); err != nil {
-		return nil, err
+		probs = append(probs, strings.Split(err.Error(), "\n")...)
+	}
+	probs = append(probs, Check(c)...)
+	if len(probs) > 0 {
+		return nil, &BuildError{Problems: sortProblems(probs)}
 	}
 	return c, nil
+}
+
+// sortProblems orders problems by file and line ("app.yml:9: ..." before
+// "app.yml:10: ..."); problems without a position keep their order, last.
+func sortProblems(probs []string) []string {
+	type keyed struct {
+		file string
+		line int
+		text string
+	}
+	ks := make([]keyed, len(probs))
+	for i, p := range probs {
+		ks[i] = keyed{line: 1 << 30, text: p}
+		if file, rest, ok := strings.Cut(p, ":"); ok {
+			if n, _, ok := strings.Cut(rest, ":"); ok {
+				if line, err := strconv.Atoi(n); err == nil {
+					ks[i].file, ks[i].line = file, line
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if a.line == 1<<30 || b.line == 1<<30 {
+			return cmp.Compare(a.line, b.line)
+		}
+		if c := cmp.Compare(a.file, b.file); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.line, b.line)
+	})
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.text
+	}
+	return slices.Compact(out)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -238,12 +282,6 @@ func bindRoutes(b *springconf.Binder, key string) []RouteDef {
 			if v, ok := firstValue(b, rk); ok {
 				rd.where = v
 			}
-		}
-		if rd.URI == "" {
-			b.Errorf(rk, "%s: uri is missing; want http(s)://host:port or lb://SERVICE", routeName(rk, rd.ID))
-		}
-		if len(rd.Predicates) == 0 {
-			b.Errorf(rk, "%s: no predicates; a route needs at least one, such as Path=/orders/**", routeName(rk, rd.ID))
 		}
 		out = append(out, rd)
 	}
