@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,15 +28,19 @@ type builder struct {
 	weights *predicate.WeightGroups
 	prox    *proxy
 	brk     *filter.Breakers
-	probs   []string
+	probs   []string // each once
+	nprobs  int      // problems found, repeats included: a route with one is left out
 }
 
 func (b *builder) problem(where, format string, args ...any) {
+	b.nprobs++
 	msg := fmt.Sprintf(format, args...)
 	if where != "" {
 		msg = where + ": " + msg
 	}
-	b.probs = append(b.probs, msg)
+	if !slices.Contains(b.probs, msg) {
+		b.probs = append(b.probs, msg) // a bad default filter fails every route the same way
+	}
 }
 
 // build compiles cfg and, with the discovery locator on, the registry's
@@ -68,6 +73,9 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 			}
 		}
 	}
+	if len(cfg.Resilience) > 0 {
+		b.breakers() // report bad resilience4j keys even when no route uses a breaker
+	}
 	if len(b.probs) > 0 {
 		return nil, &BuildError{Problems: b.probs}
 	}
@@ -99,7 +107,7 @@ func Check(cfg *Config) []string {
 // route compiles one route definition; problems are recorded in b.
 func (b *builder) route(rd *RouteDef) *Route {
 	name := routeName(rd.key, rd.ID)
-	before := len(b.probs)
+	before := b.nprobs
 	if rd.URI == "" {
 		b.problem(rd.where.Where, "%s: uri is missing; want http(s)://host:port or lb://SERVICE", name)
 	}
@@ -108,7 +116,7 @@ func (b *builder) route(rd *RouteDef) *Route {
 	}
 	rt := &Route{ID: rd.ID, URI: rd.URI, Order: rd.Order, Metadata: rd.Metadata}
 	b.target(rt, rd.where.Where, name)
-	b.metadata(rt, rd.where.Where, name)
+	b.metadata(rt, rd, name)
 	for j := range rd.Predicates {
 		d := &rd.Predicates[j]
 		p, vars, err := b.predicate(d, rt.ID)
@@ -124,7 +132,7 @@ func (b *builder) route(rd *RouteDef) *Route {
 	}
 	defaults := b.filters(b.cfg.DefaultFilters, rt, name, "default-filters")
 	own := b.filters(rd.Filters, rt, name, "filters")
-	if len(b.probs) > before {
+	if b.nprobs > before {
 		return nil
 	}
 	all := orderFilters(defaults, own)
@@ -176,8 +184,13 @@ func (b *builder) target(rt *Route, where, name string) {
 }
 
 // metadata applies the route metadata Spring gives meaning to.
-func (b *builder) metadata(rt *Route, where, name string) {
-	for k, v := range rt.Metadata {
+func (b *builder) metadata(rt *Route, rd *RouteDef, name string) {
+	for _, k := range slices.Sorted(maps.Keys(rt.Metadata)) {
+		v := rt.Metadata[k]
+		where := rd.where.Where
+		if w := rd.metaWhere[k]; w != "" {
+			where = w
+		}
 		var dst *time.Duration
 		switch relaxed(k) {
 		case "responsetimeout":
@@ -276,7 +289,7 @@ var errMissing = errors.New("missing argument")
 func need(d *Def, i int, name string) (string, error) {
 	v, ok := d.arg(i, name)
 	if !ok || strings.TrimSpace(v) == "" {
-		return "", fmt.Errorf("%w %s", errMissing, name)
+		return "", fmt.Errorf("%w %q", errMissing, name)
 	}
 	return strings.TrimSpace(v), nil
 }
@@ -305,7 +318,6 @@ func parseBool(name, s string) (bool, error) {
 	}
 	return false, fmt.Errorf("%s: %q is not a boolean; want true or false", name, s)
 }
-
 
 // usesVars reports whether a filter argument mentions a {var} template.
 func usesVars(filters []orderedFilter) bool {

@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"cmp"
-	"slices"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,8 +89,9 @@ type RouteDef struct {
 	Filters    []Def
 	Metadata   map[string]string
 	Enabled    bool
-	where      springconf.Value // the route's first value, for errors
-	key        string           // spring.cloud.gateway.routes[i]
+	where      springconf.Value  // the route's first value, for errors
+	key        string            // spring.cloud.gateway.routes[i]
+	metaWhere  map[string]string // where the metadata timeouts are, for errors
 }
 
 // Def is one predicate or filter definition, shortcut (Name=a,b) or expanded
@@ -278,6 +279,16 @@ func bindRoutes(b *springconf.Binder, key string) []RouteDef {
 		b.Int(rk+".order", &rd.Order, -1<<31, 1<<31-1)
 		b.Bool(rk+".enabled", &rd.Enabled)
 		b.Map(rk+".metadata", &rd.Metadata)
+		for k := range rd.Metadata {
+			if r := relaxed(k); r == "responsetimeout" || r == "connecttimeout" {
+				if v, ok := b.Lookup(rk + ".metadata." + k); ok {
+					if rd.metaWhere == nil {
+						rd.metaWhere = map[string]string{}
+					}
+					rd.metaWhere[k] = v.Where
+				}
+			}
+		}
 		rd.Predicates = bindDefs(b, rk+".predicates", false)
 		rd.Filters = bindDefs(b, rk+".filters", true)
 		if rd.where.Where == "" {
@@ -324,11 +335,10 @@ func bindDefs(b *springconf.Binder, key string, filters bool) []Def {
 		if v, ok := b.Lookup(dk + ".name"); ok {
 			d.Name, d.where = strings.TrimSpace(v.Value), v
 		}
-		collectArgs(b, dk+".args", "", d.Named, d.Raw)
+		// The text names the arguments as written, in the order written,
+		// so errors and /actuator/gateway/routes read the same every time.
 		var parts []string
-		for k, v := range d.Named {
-			parts = append(parts, k+"="+v)
-		}
+		collectArgs(b, dk+".args", "", d.Named, d.Raw, &parts)
 		d.Text = d.Name + " " + strings.Join(parts, ", ")
 		if d.where.Where == "" {
 			d.where, _ = firstValue(b, dk)
@@ -340,7 +350,8 @@ func bindDefs(b *springconf.Binder, key string, filters bool) []Def {
 
 // collectArgs flattens the args map: nested keys are joined with dots and
 // list items with their index (Spring's patterns.0 form).
-func collectArgs(b *springconf.Binder, key, prefix string, dst, raw map[string]string) {
+// text gets "name=value" for each, in the order written.
+func collectArgs(b *springconf.Binder, key, prefix string, dst, raw map[string]string, text *[]string) {
 	for _, sub := range b.List(key) {
 		k := childKey(key, sub)
 		name := sub
@@ -350,9 +361,10 @@ func collectArgs(b *springconf.Binder, key, prefix string, dst, raw map[string]s
 		if v, ok := b.Lookup(k); ok {
 			dst[relaxed(name)] = v.Value
 			raw[name] = v.Value
+			*text = append(*text, name+"="+v.Value)
 			continue
 		}
-		collectArgs(b, k, name, dst, raw)
+		collectArgs(b, k, name, dst, raw, text)
 	}
 }
 
@@ -419,7 +431,6 @@ func (d *Def) list(from int, name string) []string {
 	}
 	return out
 }
-
 
 // mapArg returns the expanded arguments under name (claim-headers.sub, ...)
 // keyed by the rest of their name exactly as written.

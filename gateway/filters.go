@@ -26,7 +26,12 @@ func (b *builder) filters(defs []Def, rt *Route, name, what string) []orderedFil
 	for j := range defs {
 		d := &defs[j]
 		f, err := b.filter(d, rt)
-		if err != nil {
+		switch {
+		case err != nil && what == "default-filters":
+			// Said once, under its own key, rather than once per route.
+			b.problem(d.where.Where, "%s: %s: %v", d.key, d.Text, err)
+			continue
+		case err != nil:
 			b.problem(d.where.Where, "%s: %s[%d]: %s: %v", name, what, j, d.Text, err)
 			continue
 		}
@@ -382,8 +387,10 @@ func (b *builder) rateLimiter(d *Def, rt *Route) (filter.Filter, error) {
 		Principal:      principal,
 	}
 	var err error
-	if cfg.ReplenishRate, err = atoi("redis-rate-limiter.replenishRate", optional(d, -1, "redis-rate-limiter.replenishRate", "")); err != nil {
-		return nil, err
+	if v, ok := d.arg(-1, "redis-rate-limiter.replenishRate"); ok { // else the filter says it is missing
+		if cfg.ReplenishRate, err = atoi("redis-rate-limiter.replenishRate", v); err != nil {
+			return nil, err
+		}
 	}
 	if v, ok := d.arg(-1, "redis-rate-limiter.burstCapacity"); ok {
 		if cfg.BurstCapacity, err = atoi("redis-rate-limiter.burstCapacity", v); err != nil {

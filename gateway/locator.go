@@ -46,9 +46,9 @@ func (b *builder) discoveryRoutes() []*Route {
 			b.g.log.Warn("discovery locator: skipping application", "app", app.Name, "err", err)
 			continue
 		}
-		before := len(b.probs)
+		before := b.nprobs
 		defaults := b.filters(b.cfg.DefaultFilters, rt, "discovery route "+rt.ID, "default-filters")
-		if len(b.probs) > before {
+		if b.nprobs > before {
 			continue
 		}
 		own := []orderedFilter{{def: "RewritePath " + pattern, filter: strip}}

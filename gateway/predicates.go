@@ -33,7 +33,7 @@ func (b *builder) predicate(d *Def, routeID string) (predicate.Predicate, predic
 			trailing = t
 		}
 		if len(pats) == 0 {
-			return nil, nil, fmt.Errorf("%w patterns", errMissing)
+			return nil, nil, fmt.Errorf("%w %q", errMissing, "patterns")
 		}
 		var compiled []*predicate.PathPattern
 		var errs []error
@@ -52,7 +52,7 @@ func (b *builder) predicate(d *Def, routeID string) (predicate.Predicate, predic
 	case "Host":
 		pats := d.list(0, "patterns")
 		if len(pats) == 0 {
-			return nil, nil, fmt.Errorf("%w patterns", errMissing)
+			return nil, nil, fmt.Errorf("%w %q", errMissing, "patterns")
 		}
 		var compiled []*predicate.HostPattern
 		var errs []error

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +17,8 @@ func (b *builder) breakers() *filter.Breakers {
 		return b.brk
 	}
 	br := &filter.Breakers{Logger: b.g.log}
-	for key, v := range b.cfg.Resilience {
+	for _, key := range slices.Sorted(maps.Keys(b.cfg.Resilience)) {
+		v := b.cfg.Resilience[key]
 		parts := strings.Split(key, ".")
 		// resilience4j.circuitbreaker.{configs|instances}.NAME.property
 		if len(parts) < 5 {
@@ -55,10 +58,31 @@ func (b *builder) breakers() *filter.Breakers {
 		}
 	}
 	if err := br.Validate(); err != nil {
-		b.problem("", "resilience4j: %v", err)
+		// Each problem starts with its key: give it that key's position.
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			msg := e.Error()
+			key, _, _ := strings.Cut(msg, ": ")
+			b.problem(b.resilienceWhere(key), "%s", msg)
+		}
 	}
 	b.brk = br
 	return br
+}
+
+// resilienceWhere is the position of the resilience4j key, matched by
+// relaxed name (failure-rate-threshold is failureRateThreshold), or "".
+func (b *builder) resilienceWhere(key string) string {
+	want := relaxed(key)
+	for k, v := range b.cfg.Resilience {
+		if relaxed(k) == want {
+			return v.Where
+		}
+	}
+	return ""
 }
 
 func setBreakerProperty(p *filter.BreakerProperties, prop, v string) string {
