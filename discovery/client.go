@@ -65,6 +65,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	list, _ := parseServiceURLs(cfg.ServiceURLs)
+	for _, s := range list {
+		if !s.auth && cfg.Token != "" {
+			s.bearer = "Bearer " + cfg.Token
+		}
+	}
 	c := &Client{
 		cfg:     cfg,
 		log:     slog.New(slog.DiscardHandler),

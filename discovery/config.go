@@ -25,6 +25,9 @@ type Config struct {
 	// "http://user:pass@host:8761/eureka/", which are then sent as HTTP Basic
 	// authentication. Default "http://localhost:8761/eureka/".
 	ServiceURLs []string
+	// Token is a bearer token (Authorization: Bearer TOKEN) sent to every
+	// registry whose URL carries no credentials. Switchboard only; default none.
+	Token string
 
 	// Instance describes the instance this client registers.
 	Instance InstanceConfig
@@ -275,6 +278,9 @@ func (cfg *Config) validate() error {
 	if _, err := parseServiceURLs(cfg.ServiceURLs); err != nil {
 		errs = append(errs, err)
 	}
+	if strings.ContainsFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		bad("Token: holds a space or a control character; want the token alone")
+	}
 	if cfg.RegistryFetchInterval < 0 {
 		bad("RegistryFetchInterval: %v is negative", cfg.RegistryFetchInterval)
 	}
@@ -377,9 +383,28 @@ type server struct {
 	base     string // e.g. "http://host:8761/eureka", no credentials, no trailing slash
 	user     string
 	password string
-	auth     bool
+	auth     bool   // send user and password as HTTP Basic
+	bearer   string // or, when not auth, this Authorization header, if any
 
 	noWatchUntil atomic.Int64 // unix ns until which the watch is not tried here
+}
+
+// redact removes user:password@ from a URL for errors, even from one
+// url.Parse refuses: then everything between "//" and the last "@" goes.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err == nil && u.User == nil:
+		return s
+	case err == nil:
+		u.User = nil
+		return u.String()
+	}
+	scheme, rest, ok := strings.Cut(s, "//")
+	if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
+		return scheme + "//" + rest[at+1:]
+	}
+	return s
 }
 
 // parseServiceURLs splits and checks service URLs; the error lists every bad one.
@@ -394,7 +419,7 @@ func parseServiceURLs(list []string) ([]*server, error) {
 			}
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("discovery: ServiceURLs[%d]: %q is not an http or https URL such as %q", i, raw, defaultServiceURL))
+				errs = append(errs, fmt.Errorf("discovery: ServiceURLs[%d]: %q is not an http or https URL such as %q", i, redact(raw), defaultServiceURL))
 				continue
 			}
 			s := &server{}

@@ -156,6 +156,8 @@ func (c *Client) send(ctx context.Context, srv *server, cl *call) (*result, erro
 	}
 	if srv.auth {
 		req.SetBasicAuth(srv.user, srv.password)
+	} else if srv.bearer != "" {
+		req.Header.Set("Authorization", srv.bearer)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

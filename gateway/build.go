@@ -43,6 +43,19 @@ func (b *builder) problem(where, format string, args ...any) {
 	}
 }
 
+// splitErr returns the errors joined in err, so that each becomes its own
+// problem line with its position.
+func splitErr(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitErr(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
 // build compiles cfg and, with the discovery locator on, the registry's
 // applications into a route table.
 func (g *Gateway) build(cfg *Config) (*table, error) {
@@ -121,7 +134,9 @@ func (b *builder) route(rd *RouteDef) *Route {
 		d := &rd.Predicates[j]
 		p, vars, err := b.predicate(d, rt.ID)
 		if err != nil {
-			b.problem(d.where.Where, "%s: predicates[%d]: %s: %v", name, j, d.Text, err)
+			for _, e := range splitErr(err) {
+				b.problem(d.where.Where, "%s: predicates[%d]: %s: %v", name, j, d.Text, e)
+			}
 			continue
 		}
 		rt.predicates = append(rt.predicates, p)

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"cmp"
+	"crypto/tls"
+	"crypto/x509"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -125,23 +127,27 @@ func Bind(p *springconf.Props) (*Config, error) {
 	b.Int("server.port", &c.Port, 0, 65535)
 	b.String("server.address", &c.Address)
 	b.Ignore("spring.application.name")
+	var trustedKey string // where the upstream CAs were given, for errors
 	for _, gp := range gatewayPrefixes {
 		c.Routes = append(c.Routes, bindRoutes(b, gp+"routes")...)
 		c.DefaultFilters = append(c.DefaultFilters, bindDefs(b, gp+"default-filters", true)...)
-		var ms int
-		if _, ok := b.Lookup(gp + "httpclient.connect-timeout"); ok {
-			b.Int(gp+"httpclient.connect-timeout", &ms, 1, 1<<31-1)
-			c.HTTPClient.ConnectTimeout = time.Duration(ms) * time.Millisecond
-		}
+		b.Millis(gp+"httpclient.connect-timeout", &c.HTTPClient.ConnectTimeout, time.Millisecond)
 		b.Duration(gp+"httpclient.response-timeout", &c.HTTPClient.ResponseTimeout)
 		b.Int(gp+"httpclient.pool.max-idle-per-host", &c.HTTPClient.MaxIdleConnsPerHost, 1, 1<<20)
 		b.Duration(gp+"httpclient.pool.max-idle-time", &c.HTTPClient.IdleTimeout)
 		b.Bool(gp+"httpclient.ssl.use-insecure-trust-manager", &c.HTTPClient.InsecureSkipVerify)
+		b.Duration(gp+"httpclient.ssl.handshake-timeout", &c.HTTPClient.HandshakeTimeout)
+		if b.StringList(gp+"httpclient.ssl.trusted-x509-certificates", &c.HTTPClient.TrustedCertificates); len(c.HTTPClient.TrustedCertificates) > 0 && trustedKey == "" {
+			trustedKey = gp + "httpclient.ssl.trusted-x509-certificates"
+		}
 		b.Bool(gp+"discovery.locator.enabled", &c.Locator.Enabled)
 		b.Bool(gp+"discovery.locator.lower-case-service-id", &c.Locator.LowerCaseServiceID)
 		b.String(gp+"discovery.locator.route-id-prefix", &c.Locator.RouteIDPrefix)
 		b.Ignore(gp+"enabled", gp+"metrics.enabled", gp+"fail-on-route-definition-error")
 	}
+	b.String("switchboard.gateway.httpclient.ssl.certificate", &c.HTTPClient.Certificate)
+	b.String("switchboard.gateway.httpclient.ssl.certificate-private-key", &c.HTTPClient.PrivateKey)
+	checkUpstreamTLS(b, &c.HTTPClient, trustedKey)
 	b.String("switchboard.gateway.jwt.jwks-uri", &c.JWT.JWKSURI)
 	b.String("switchboard.gateway.jwt.secret", &c.JWT.Secret)
 	b.String("switchboard.gateway.jwt.issuer", &c.JWT.Issuer)
@@ -152,7 +158,7 @@ func Bind(p *springconf.Props) (*Config, error) {
 	for _, s := range trusted {
 		pf, err := parsePrefix(s)
 		if err != nil {
-			b.Errorf("switchboard.gateway.trusted-proxies", "%q is not a CIDR such as 10.0.0.0/8: %v", s, err)
+			b.Errorf("switchboard.gateway.trusted-proxies", "%q is not an IP address or a CIDR such as 10.0.0.0/8", s)
 			continue
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pf)
@@ -248,6 +254,30 @@ func sortProblems(probs []string) []string {
 	return slices.Compact(out)
 }
 
+// checkUpstreamTLS reads the upstream TLS files, so that a missing or bad
+// one is reported with its key. Spring's "file:" prefix is dropped.
+func checkUpstreamTLS(b *springconf.Binder, c *HTTPClientConfig, trustedKey string) {
+	for i, f := range c.TrustedCertificates {
+		f = strings.TrimPrefix(f, "file:")
+		c.TrustedCertificates[i] = f
+		if err := appendCAs(x509.NewCertPool(), f); err != nil {
+			b.Errorf(trustedKey, "%v", err)
+		}
+	}
+	const key = "switchboard.gateway.httpclient.ssl.certificate"
+	c.Certificate = strings.TrimPrefix(c.Certificate, "file:")
+	c.PrivateKey = strings.TrimPrefix(c.PrivateKey, "file:")
+	switch {
+	case c.Certificate == "" && c.PrivateKey == "":
+	case c.Certificate == "" || c.PrivateKey == "":
+		b.Errorf(key, "a client certificate needs %s and %s-private-key, PEM files", key, key)
+	default:
+		if _, err := tls.LoadX509KeyPair(c.Certificate, c.PrivateKey); err != nil {
+			b.Errorf(key, "%v", err)
+		}
+	}
+}
+
 func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		return netip.ParsePrefix(s)
@@ -268,6 +298,7 @@ func childKey(key, sub string) string {
 }
 
 func bindRoutes(b *springconf.Binder, key string) []RouteDef {
+	emptyList(b, key)
 	var out []RouteDef
 	for _, i := range b.List(key) {
 		rk := childKey(key, i)
@@ -301,6 +332,14 @@ func bindRoutes(b *springconf.Binder, key string) []RouteDef {
 	return out
 }
 
+// emptyList accepts an empty list at key ("filters: []"), and reports a
+// single value where a list belongs.
+func emptyList(b *springconf.Binder, key string) {
+	if v, ok := b.Lookup(key); ok && strings.TrimSpace(v.Value) != "" {
+		b.Errorf(key, "%q is not a list; write each entry on its own line, starting with \"- \"", v.Value)
+	}
+}
+
 // firstValue finds some value under key, for an error position.
 func firstValue(b *springconf.Binder, key string) (springconf.Value, bool) {
 	for _, sub := range b.List(key) {
@@ -324,6 +363,7 @@ func routeName(key, id string) string {
 
 // bindDefs reads a list of predicate or filter definitions.
 func bindDefs(b *springconf.Binder, key string, filters bool) []Def {
+	emptyList(b, key)
 	var out []Def
 	for _, i := range b.List(key) {
 		dk := childKey(key, i)

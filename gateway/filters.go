@@ -26,13 +26,15 @@ func (b *builder) filters(defs []Def, rt *Route, name, what string) []orderedFil
 	for j := range defs {
 		d := &defs[j]
 		f, err := b.filter(d, rt)
-		switch {
-		case err != nil && what == "default-filters":
-			// Said once, under its own key, rather than once per route.
-			b.problem(d.where.Where, "%s: %s: %v", d.key, d.Text, err)
-			continue
-		case err != nil:
-			b.problem(d.where.Where, "%s: %s[%d]: %s: %v", name, what, j, d.Text, err)
+		if err != nil {
+			for _, e := range splitErr(err) {
+				if what == "default-filters" {
+					// Said once, under its own key, rather than once per route.
+					b.problem(d.where.Where, "%s: %s: %v", d.key, d.Text, e)
+				} else {
+					b.problem(d.where.Where, "%s: %s[%d]: %s: %v", name, what, j, d.Text, e)
+				}
+			}
 			continue
 		}
 		out = append(out, orderedFilter{def: d.Text, filter: f})
@@ -272,11 +274,13 @@ func (b *builder) retry(d *Def) (filter.Filter, error) {
 		}
 	} else {
 		cfg.Methods = d.list(-1, "methods")
-		if s := d.list(-1, "series"); s != nil {
-			cfg.Series = s
+		// Written at all, even as an empty list ("series: []"), these
+		// replace Spring's defaults; an empty one clears them.
+		if _, ok := d.Named["series"]; ok || d.list(-1, "series") != nil {
+			cfg.Series = append([]string{}, d.list(-1, "series")...)
 		}
-		if s := d.list(-1, "exceptions"); s != nil {
-			cfg.Exceptions = s
+		if _, ok := d.Named["exceptions"]; ok || d.list(-1, "exceptions") != nil {
+			cfg.Exceptions = append([]string{}, d.list(-1, "exceptions")...)
 		}
 	}
 	first, okFirst := d.arg(3, "backoff.firstBackoff")

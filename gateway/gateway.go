@@ -172,12 +172,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var recorderPool = sync.Pool{New: func() any { return &recorder{} }}
 
 // recorder notes the status and size of a response for metrics and the
-// access log, and tells the response timeout when headers were written.
+// access log.
 type recorder struct {
-	w        http.ResponseWriter
-	code     int
-	bytes    int64
-	onHeadFn func()
+	w     http.ResponseWriter
+	code  int
+	bytes int64
 }
 
 func (r *recorder) reset(w http.ResponseWriter) {
@@ -189,9 +188,6 @@ func (r *recorder) Header() http.Header { return r.w.Header() }
 func (r *recorder) WriteHeader(code int) {
 	if r.code == 0 && code >= 200 {
 		r.code = code
-		if r.onHeadFn != nil {
-			r.onHeadFn()
-		}
 	}
 	r.w.WriteHeader(code)
 }
@@ -204,8 +200,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.bytes += int64(n)
 	return n, err
 }
-
-func (r *recorder) onHeader(f func()) { r.onHeadFn = f }
 
 // Flush, Hijack and Unwrap keep streaming, websockets and
 // http.ResponseController working through the recorder.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-dev/switchboard/gateway/filter"
@@ -41,7 +42,8 @@ func (b *builder) discoveryRoutes() []*Route {
 		}
 		rt.predicates = []predicate.Predicate{p}
 		rt.PredicateDefs = []string{"Path=" + pattern}
-		strip, err := filter.RewritePath("/"+regexp.QuoteMeta(service)+"/?(?<remaining>.*)", "/${remaining}")
+		re := "/" + regexp.QuoteMeta(service) + "/?(?<remaining>.*)"
+		strip, err := filter.RewritePath(re, "/${remaining}")
 		if err != nil {
 			b.g.log.Warn("discovery locator: skipping application", "app", app.Name, "err", err)
 			continue
@@ -51,10 +53,10 @@ func (b *builder) discoveryRoutes() []*Route {
 		if b.nprobs > before {
 			continue
 		}
-		own := []orderedFilter{{def: "RewritePath " + pattern, filter: strip}}
+		own := []orderedFilter{{def: "RewritePath=" + re + ", /${remaining}", filter: strip}}
 		all := orderFilters(defaults, own)
 		for _, f := range all {
-			rt.FilterDefs = append(rt.FilterDefs, f.def)
+			rt.FilterDefs = append(rt.FilterDefs, "["+f.def+", order = "+strconv.Itoa(f.order)+"]")
 		}
 		rt.handler = chain(all, b.final(rt))
 		out = append(out, rt)

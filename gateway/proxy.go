@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -44,6 +47,52 @@ type HTTPClientConfig struct {
 	IdleTimeout time.Duration
 	// InsecureSkipVerify is httpclient.ssl.use-insecure-trust-manager (false).
 	InsecureSkipVerify bool
+	// TrustedCertificates are PEM files of the CAs that sign upstream
+	// certificates, trusted in place of the system's, as in Spring.
+	// httpclient.ssl.trusted-x509-certificates; default none: the system's.
+	TrustedCertificates []string
+	// Certificate and PrivateKey are PEM files of the client certificate the
+	// gateway presents to upstreams that ask for one (mutual TLS), read at
+	// start. switchboard.gateway.httpclient.ssl.certificate and
+	// .certificate-private-key; default none.
+	Certificate, PrivateKey string
+	// HandshakeTimeout bounds a TLS handshake with an upstream.
+	// httpclient.ssl.handshake-timeout; default 10 s, as in Spring.
+	HandshakeTimeout time.Duration
+}
+
+// TLSConfig returns the TLS settings for upstream connections: the trusted
+// CAs, the client certificate and use-insecure-trust-manager.
+func (c HTTPClientConfig) TLSConfig() (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
+	if len(c.TrustedCertificates) > 0 {
+		tc.RootCAs = x509.NewCertPool()
+		for _, f := range c.TrustedCertificates {
+			if err := appendCAs(tc.RootCAs, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.Certificate != "" || c.PrivateKey != "" {
+		cert, err := tls.LoadX509KeyPair(c.Certificate, c.PrivateKey)
+		if err != nil {
+			return nil, err
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// appendCAs adds the certificates of a PEM bundle to pool.
+func appendCAs(pool *x509.CertPool, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("%s: no PEM certificate in it", file)
+	}
+	return nil
 }
 
 // DefaultHTTPClientConfig returns the upstream client defaults.
@@ -53,6 +102,7 @@ func DefaultHTTPClientConfig() HTTPClientConfig {
 		ResponseTimeout:     60 * time.Second,
 		MaxIdleConnsPerHost: 256,
 		IdleTimeout:         90 * time.Second,
+		HandshakeTimeout:    10 * time.Second,
 	}
 }
 
@@ -67,6 +117,12 @@ const (
 // connect timeout travels in the request context.
 func newTransport(c HTTPClientConfig) *http.Transport {
 	dialer := &net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tc, err := c.TLSConfig()
+	if err != nil {
+		// Bind read these files; if they went bad since, trust no upstream
+		// certificate rather than the system's.
+		tc = &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
+	}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -81,9 +137,9 @@ func newTransport(c HTTPClientConfig) *http.Transport {
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   c.MaxIdleConnsPerHost,
 		IdleConnTimeout:       c.IdleTimeout,
-		TLSHandshakeTimeout:   10 * time.Second,
+		TLSHandshakeTimeout:   c.HandshakeTimeout,
 		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify},
+		TLSClientConfig:       tc,
 	}
 }
 
@@ -154,7 +210,7 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 		}
 		if timeout > 0 {
 			var stop func() bool
-			ctx, stop = withHeaderTimeout(ctx, timeout, w)
+			ctx, w, stop = withHeaderTimeout(ctx, timeout, w)
 			defer stop()
 		}
 		p.rp.ServeHTTP(w, r.WithContext(ctx))
@@ -193,21 +249,39 @@ func instanceURL(in *eureka.Instance) *url.URL {
 // timeoutCause marks a response-timeout cancellation, to answer 504.
 var errResponseTimeout = errors.New("response timeout")
 
-// withHeaderTimeout cancels ctx when no response headers were written to w
-// within d: Spring's response timeout covers the wait for headers, not the
-// streaming of the body.
-func withHeaderTimeout(ctx context.Context, d time.Duration, w http.ResponseWriter) (context.Context, func() bool) {
+// withHeaderTimeout cancels ctx when the proxy has not written the
+// upstream's response head to the returned writer within d: Spring's
+// response timeout covers the wait for headers, not the streaming of the
+// body. The writer wraps w itself, not the gateway's recorder, because
+// filters such as Retry and CircuitBreaker wrap the writer the proxy gets.
+func withHeaderTimeout(ctx context.Context, d time.Duration, w http.ResponseWriter) (context.Context, http.ResponseWriter, func() bool) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	t := time.AfterFunc(d, func() { cancel(errResponseTimeout) })
-	if hw, ok := w.(headerWatcher); ok {
-		hw.onHeader(func() { t.Stop() })
-	}
-	return ctx, func() bool { cancel(nil); return t.Stop() }
+	hw := &headerTimer{ResponseWriter: w}
+	hw.t = time.AfterFunc(d, func() { cancel(errResponseTimeout) })
+	return ctx, hw, func() bool { cancel(nil); return hw.t.Stop() }
 }
 
-// headerWatcher is implemented by the gateway's response recorder so the
-// response timeout stops once the upstream answered.
-type headerWatcher interface{ onHeader(func()) }
+// headerTimer stops the response timeout when the response head is written.
+// Flush and Hijack reach w through Unwrap, as http.ResponseController and
+// MarkUpstreamFailure expect.
+type headerTimer struct {
+	http.ResponseWriter
+	t *time.Timer
+}
+
+func (h *headerTimer) WriteHeader(code int) {
+	if code >= 200 {
+		h.t.Stop()
+	}
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *headerTimer) Write(b []byte) (int, error) {
+	h.t.Stop()
+	return h.ResponseWriter.Write(b)
+}
+
+func (h *headerTimer) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	target := pr.In.Context().Value(targetKey).(*url.URL)
@@ -218,13 +292,30 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Host = pr.In.Host
 	}
 	// Forwarded headers from the client are kept only when it is a trusted
-	// proxy; ours are always added from the socket peer.
-	if p.isTrusted(pr.In.RemoteAddr) {
-		if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
-			pr.Out.Header["X-Forwarded-For"] = v
+	// proxy; ours are always added from the socket peer. ReverseProxy has
+	// removed Forwarded, X-Forwarded-For, -Host and -Proto from Out; the
+	// other X-Forwarded-* (Port, Prefix ...) go too, as Spring strips them.
+	if !p.isTrusted(pr.In.RemoteAddr) {
+		for k := range pr.Out.Header {
+			if len(k) > len("X-Forwarded-") && strings.EqualFold(k[:len("X-Forwarded-")], "X-Forwarded-") {
+				delete(pr.Out.Header, k)
+			}
 		}
+		pr.SetXForwarded()
+		return
+	}
+	// A trusted proxy (one terminating TLS, say) knows the client's scheme
+	// and host better than we do: keep them, and append its address.
+	in := pr.In.Header
+	if v := in["X-Forwarded-For"]; len(v) > 0 {
+		pr.Out.Header["X-Forwarded-For"] = v
 	}
 	pr.SetXForwarded()
+	for _, k := range []string{"X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"} {
+		if v := in[k]; len(v) > 0 {
+			pr.Out.Header[k] = v
+		}
+	}
 }
 
 func (p *proxy) isTrusted(remote string) bool {
@@ -245,7 +336,8 @@ func (p *proxy) isTrusted(remote string) bool {
 
 // errorHandler maps transport errors to the gateway's status codes: 504
 // when the response timeout fired, 502 for a refused, reset or failed
-// connection (Spring answers 500), and tells a Retry filter what happened.
+// connection (Spring answers 500), 413 when the client's body passed the
+// listener's cap, and tells a Retry filter what happened.
 func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	kind, code := classify(r.Context(), err)
 	markUpstreamFailure(w, kind)
@@ -255,12 +347,21 @@ func (p *proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	http.Error(w, http.StatusText(code), code)
 }
 
+func isMaxBytes(err error) bool {
+	_, ok := errors.AsType[*http.MaxBytesError](err)
+	return ok
+}
+
 func classify(ctx context.Context, err error) (failureKind, int) {
 	switch {
 	case errors.Is(context.Cause(ctx), errResponseTimeout):
 		return failureTimeout, http.StatusGatewayTimeout
 	case errors.Is(err, context.Canceled):
 		return failureCanceled, 499
+	case isMaxBytes(err):
+		// The client's body passed the listener's cap while it streamed
+		// upstream: the client's fault, not the upstream's.
+		return failureCanceled, http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
 		return failureTimeout, http.StatusGatewayTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -24,16 +24,20 @@ import (
 func (r *Registry) Handler() http.Handler { return r.routes() }
 
 func (r *Registry) routes() http.Handler {
+	auth, err := newAuthenticator(&r.cfg.Security)
+	if err != nil {
+		panic(err) // unreachable: New validated the config
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /actuator/health", r.serveHealth)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(r.metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", r.guardReads(auth, promhttp.HandlerFor(r.metrics.reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /{$}", r.serveDashboard)
 	mux.HandleFunc("GET /lastn", r.serveLastN)
 	// The Eureka API is dispatched before the mux: ServeMux's pattern
 	// matching allocates, and a heartbeat should not.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, "/eureka/") {
-			r.serveAPI(w, req)
+			r.serveAPI(w, req, auth)
 			return
 		}
 		mux.ServeHTTP(w, req)
@@ -66,7 +70,7 @@ var opNames = [numOps]string{"unknown", "register", "renew", "cancel", "status",
 	"fetch_full", "fetch_delta", "fetch_app", "fetch_instance", "fetch_vip", "batch", "server_status", "watch"}
 
 // commonCodes get pre-built histogram children so observing them does not allocate.
-var commonCodes = [...]int{200, 204, 400, 403, 404, 405, 409, 413, 415, 500}
+var commonCodes = [...]int{200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 500}
 
 type observers [numOps][len(commonCodes)]prometheus.Observer
 
@@ -101,7 +105,9 @@ func statusFor(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, ErrWarmingUp), errors.Is(err, errDeltaDisabled):
+	case errors.Is(err, errNoCredentials), errors.Is(err, errBadCredentials):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrWarmingUp), errors.Is(err, errDeltaDisabled), errors.Is(err, errDenied):
 		return http.StatusForbidden
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
@@ -127,8 +133,11 @@ func (r *Registry) writeError(w http.ResponseWriter, req *http.Request, err erro
 		http.Error(w, "internal error", code)
 		return code
 	}
-	if code == http.StatusMethodNotAllowed {
+	switch code {
+	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", allowFor(req.URL.Path))
+	case http.StatusUnauthorized:
+		w.Header()["Www-Authenticate"] = challenge
 	}
 	r.log.Debug("request refused", "method", req.Method, "path", req.URL.Path, "code", code, "err", err)
 	msg := err.Error()
@@ -154,13 +163,14 @@ func allowFor(path string) string {
 
 // serveAPI dispatches the Eureka REST API. It parses the path by hand so a
 // heartbeat allocates nothing here: /eureka[/v2]/{resource}/{a}/{b}/{c}.
-func (r *Registry) serveAPI(w http.ResponseWriter, req *http.Request) {
+// auth is nil when security is off.
+func (r *Registry) serveAPI(w http.ResponseWriter, req *http.Request, auth *authenticator) {
 	start := time.Now()
-	o, code := r.dispatch(w, req)
+	o, code := r.dispatch(w, req, auth)
 	r.observe(o, code, start)
 }
 
-func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request) (op, int) {
+func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request, auth *authenticator) (op, int) {
 	rest := strings.TrimPrefix(req.URL.EscapedPath(), "/eureka/")
 	// Eureka reads any first segment v1/v2 as a version; v1 and v2 only
 	// differ in an XML status coercion no current client relies on.
@@ -183,6 +193,11 @@ func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request) (op, int) 
 		return opUnknown, r.writeError(w, req, badInput("path %q is not correctly escaped", req.URL.RawPath))
 	}
 	m := req.Method
+	if auth != nil {
+		if err := auth.check(req, resource, a); err != nil {
+			return refusedOp(resource, a, b, seg3, m), r.writeError(w, req, err)
+		}
+	}
 	switch resource {
 	case "apps":
 		switch {

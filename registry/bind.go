@@ -150,9 +150,10 @@ func Bind(p *springconf.Props) (Settings, error) {
 	maxBody := int(c.MaxBodyBytes)
 	b.Int("switchboard.registry.max-body-bytes", &maxBody, 1024, 1<<30)
 	c.MaxBodyBytes = int64(maxBody)
+	bindSecurity(b, &c.Security)
 	// TLS, limits and the admin listener are bound by package serve.
 	b.Ignore("server.ssl", "server.tomcat", "server.max-http-request-header-size", "management", "switchboard.server")
-	b.Unknown("eureka.", "server.", "switchboard.registry.")
+	b.Unknown("eureka.", "server.", "switchboard.registry.", "spring.security.user.")
 	if err := b.Err(); err != nil {
 		return s, err
 	}

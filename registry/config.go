@@ -79,6 +79,10 @@ type Config struct {
 	Datacenter  string
 	// Peers are the other registries' service URLs, shown as DS replicas.
 	Peers []string
+
+	// Security turns on authentication for writes (and, optionally, reads);
+	// see Security for its keys. The zero value leaves it off, as in Eureka.
+	Security Security
 }
 
 // DefaultConfig returns Eureka's defaults.
@@ -119,5 +123,5 @@ func (c *Config) validate() error {
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("registry: MaxBodyBytes %d must be positive", c.MaxBodyBytes)
 	}
-	return nil
+	return c.Security.validate()
 }

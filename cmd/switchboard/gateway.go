@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,19 +22,33 @@ import (
 	"github.com/switchboard-dev/switchboard/internal/springconf"
 )
 
-// loadGateway reads and binds the gateway configuration.
-func loadGateway(file string, environ, profiles []string, port string) (*gateway.Config, error) {
+// loadGateway reads and binds the gateway configuration and its listener's.
+func loadGateway(file string, environ, profiles []string, port string) (*gateway.Config, serve.Options, error) {
 	props, err := springconf.Load(file, environ, profiles)
 	if err != nil {
-		return nil, err
+		return nil, serve.Options{}, err
 	}
 	if port != "" {
 		if _, err := strconv.Atoi(port); err != nil {
-			return nil, fmt.Errorf("--port: %q is not a port number; want 0 to 65535", port)
+			return nil, serve.Options{}, fmt.Errorf("--port: %q is not a port number; want 0 to 65535", port)
 		}
 		props.Set("server.port", port, "--port")
 	}
-	return gateway.Bind(props)
+	cfg, err := gateway.Bind(props)
+	opts, lerr := serve.Bind(props, gatewayLimits(), false)
+	if err := errors.Join(err, lerr); err != nil {
+		return nil, serve.Options{}, err
+	}
+	return cfg, opts, nil
+}
+
+// gatewayLimits are the gateway's default limits: no write timeout, as
+// responses stream (server-sent events, downloads, websockets) and each
+// route's response timeout applies.
+func gatewayLimits() serve.Limits {
+	lim := serve.DefaultLimits()
+	lim.WriteTimeout = 0
+	return lim
 }
 
 func runGateway(ctx context.Context, args, environ []string, stderr io.Writer) error {
@@ -49,18 +64,23 @@ func runGateway(ctx context.Context, args, environ []string, stderr io.Writer) e
 	if f.profiles != "" {
 		profiles = strings.Split(f.profiles, ",")
 	}
-	cfg, err := loadGateway(f.config, environ, profiles, f.port)
+	cfg, opts, err := loadGateway(f.config, environ, profiles, f.port)
 	if err != nil {
 		return err
 	}
-	reload := func() (*gateway.Config, error) { return loadGateway(f.config, environ, profiles, f.port) }
-	return serveGateway(ctx, cfg, f.config, reload, log)
+	// The listener's keys are checked on reload too, but take effect on
+	// restart: the sockets stay as they are.
+	reload := func() (*gateway.Config, error) {
+		cfg, _, err := loadGateway(f.config, environ, profiles, f.port)
+		return cfg, err
+	}
+	return serveGateway(ctx, cfg, opts, f.config, reload, log)
 }
 
 // serveGateway runs a gateway until ctx ends: its discovery client when
 // registry URLs are configured, its listener, and reloads on SIGHUP or when
 // the configuration file changes.
-func serveGateway(ctx context.Context, cfg *gateway.Config, file string, reload func() (*gateway.Config, error), log *slog.Logger) error {
+func serveGateway(ctx context.Context, cfg *gateway.Config, lopts serve.Options, file string, reload func() (*gateway.Config, error), log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -74,7 +94,19 @@ func serveGateway(ctx context.Context, cfg *gateway.Config, file string, reload 
 		dc.ServiceURLs = cfg.RegistryURLs
 		dc.RegisterWithEureka = false
 		dc.RegistryFetchInterval = cfg.RegistryFetchInterval
-		client, err := discovery.New(dc, discovery.WithLogger(log.With("component", "discovery")))
+		// The registry is reached with the upstreams' TLS settings: their
+		// CAs and client certificate.
+		tc, err := cfg.HTTPClient.TLSConfig()
+		if err != nil {
+			return err
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		hc := &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		client, err := discovery.New(dc, discovery.WithHTTPClient(hc), discovery.WithLogger(log.With("component", "discovery")))
 		if err != nil {
 			return err
 		}
@@ -85,20 +117,12 @@ func serveGateway(ctx context.Context, cfg *gateway.Config, file string, reload 
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)))
+	ls, err := serve.Listen(net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port)), lopts, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	mux := http.NewServeMux()
-	admin := gw.AdminHandler()
-	mux.Handle("/actuator/", admin)
-	mux.Handle("/metrics", admin)
-	mux.Handle("/", gw)
-	lim := serve.DefaultLimits()
-	lim.WriteTimeout = 0 // streaming responses and websockets: the route's timeouts apply
-	srv := serve.Server(mux, lim, log)
-	log.Info("gateway listening", "addr", ln.Addr().String(), "routes", len(gw.Routes()), "registries", len(cfg.RegistryURLs))
-	wg.Go(func() { errs <- serve.Run(ctx, srv, ln, lim) })
+	log.Info("gateway listening", listenAttrs(ls, "routes", len(gw.Routes()), "registries", len(cfg.RegistryURLs))...)
+	wg.Go(func() { errs <- ls.Serve(ctx, gw, gw.AdminHandler()) })
 	wg.Go(func() { errs <- gw.Run(ctx) })
 	wg.Go(func() { watchConfig(ctx, file, reload, gw, log) })
 	err = <-errs

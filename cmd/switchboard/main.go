@@ -153,14 +153,15 @@ func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, 
 		props.Set("eureka.client.service-url.defaultZone", f.peers, "--peers")
 	}
 	settings, err := registry.Bind(props)
-	if err != nil {
+	opts, lerr := serve.Bind(props, serve.DefaultLimits(), true)
+	if err := errors.Join(err, lerr); err != nil {
 		return err
 	}
 	nodes := []registry.Settings{settings}
 	if dev && f.cluster > 1 {
 		nodes = devCluster(settings, f.cluster)
 	}
-	return runNodes(ctx, nodes, log, nil)
+	return runNodes(ctx, nodes, opts, log, nil)
 }
 
 // runDev runs the registry (one node, or a peered cluster) and the gateway
@@ -186,8 +187,12 @@ func runDev(ctx context.Context, args, environ []string, stderr io.Writer) error
 		props.Set("server.port", f.port, "--port")
 	}
 	settings, err := registry.Bind(props)
-	if err != nil {
+	opts, lerr := serve.Bind(props, serve.DefaultLimits(), true)
+	if err := errors.Join(err, lerr); err != nil {
 		return err
+	}
+	if opts.TLS.Enabled {
+		return errors.New("switchboard dev: server.ssl: dev serves plain HTTP on its own; run switchboard registry and switchboard gateway for TLS")
 	}
 	nodes := []registry.Settings{settings}
 	if f.cluster > 1 {
@@ -208,25 +213,31 @@ func runDev(ctx context.Context, args, environ []string, stderr io.Writer) error
 		gcfg.RegistryURLs = append(gcfg.RegistryURLs, "http://localhost:"+strconv.Itoa(n.Port)+"/eureka/")
 	}
 	gw := func(ctx context.Context) error {
-		return serveGateway(ctx, gcfg, "", nil, log.With("component", "gateway"))
+		return serveGateway(ctx, gcfg, serve.DefaultOptions(gatewayLimits()), "", nil, log.With("component", "gateway"))
 	}
-	return runNodes(ctx, nodes, log, gw)
+	return runNodes(ctx, nodes, opts, log, gw)
 }
 
-// runNodes runs registry nodes (and extra, if set) until ctx ends or one fails.
-func runNodes(ctx context.Context, nodes []registry.Settings, log *slog.Logger, extra func(context.Context) error) error {
-	// Listen on every port first, so a bad port stops everything before
-	// anything starts.
-	lns := make([]net.Listener, len(nodes))
+// runNodes runs registry nodes (and extra, if set) until ctx ends or one
+// fails. Their listeners take opts; in a dev cluster, node i's management
+// port, if it has one, is opts' plus i.
+func runNodes(ctx context.Context, nodes []registry.Settings, opts serve.Options, log *slog.Logger, extra func(context.Context) error) error {
+	// Load the certificates and listen on every port first, so a bad file
+	// or port stops everything before anything starts.
+	lns := make([]*serve.Listeners, len(nodes))
 	for i, s := range nodes {
-		ln, err := net.Listen("tcp", s.Addr())
+		o := opts
+		if o.Management.Port > 0 {
+			o.Management.Port += i
+		}
+		ls, err := serve.Listen(s.Addr(), o, log)
 		if err != nil {
 			for _, l := range lns[:i] {
 				l.Close()
 			}
 			return fmt.Errorf("registry: %w", err)
 		}
-		lns[i] = ln
+		lns[i] = ls
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -238,6 +249,9 @@ func runNodes(ctx context.Context, nodes []registry.Settings, log *slog.Logger, 
 			l = log.With("node", i+1)
 		}
 		if err := startNode(ctx, &wg, errs, s, lns[i], l); err != nil {
+			for _, ls := range lns[i+1:] {
+				ls.Close()
+			}
 			cancel()
 			wg.Wait()
 			return err
@@ -273,16 +287,16 @@ func devCluster(s registry.Settings, n int) []registry.Settings {
 // startNode starts one registry: it listens at once (so peers syncing from
 // it get an answer), copies its peers' registries, opens for traffic, and
 // runs the timers and the replication senders.
-func startNode(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, s registry.Settings, ln net.Listener, log *slog.Logger) error {
+func startNode(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, s registry.Settings, ls *serve.Listeners, log *slog.Logger) error {
 	reg, err := registry.New(s.Config, registry.WithLogger(log))
 	if err != nil {
-		ln.Close()
+		ls.Close()
 		return err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := ls.Addr().(*net.TCPAddr).Port
 	peers, err := peer.Others(s.Config.Peers, s.Replication.MyURL, port)
 	if err != nil {
-		ln.Close()
+		ls.Close()
 		return fmt.Errorf("eureka.client.service-url.defaultZone: %w", err)
 	}
 	pc := peer.DefaultConfig()
@@ -292,19 +306,20 @@ func startNode(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, s reg
 	pc.SyncRetries = s.Replication.SyncRetries
 	pc.SyncRetryWait = s.Replication.SyncRetryWait
 	pc.MaxBatchDelay = s.Replication.MaxBatchDelay
+	pc.TLS = ls.PeerTLS()
 	rep, err := peer.New(reg, peers, pc, log)
 	if err != nil {
-		ln.Close()
+		ls.Close()
 		return err
 	}
 	if len(peers) > 0 {
 		reg.SetReplicator(rep)
 	}
-	lim := serve.DefaultLimits()
-	srv := serve.Server(reg.Handler(), lim, log)
-	wg.Go(func() { errs <- serve.Run(ctx, srv, ln, lim) })
-	log.Info("registry listening", "addr", ln.Addr().String(), "version", version, "peers", len(peers),
-		"self_preservation", s.Config.EnableSelfPreservation)
+	h := reg.Handler()
+	app := ls.RequirePeerCertificate(h, peer.IsReplication)
+	wg.Go(func() { errs <- ls.Serve(ctx, app, h) })
+	log.Info("registry listening", listenAttrs(ls, "version", version, "peers", len(peers),
+		"self_preservation", s.Config.EnableSelfPreservation)...)
 	wg.Go(func() {
 		n, err := rep.Sync(ctx)
 		if err != nil {
@@ -316,4 +331,14 @@ func startNode(ctx context.Context, wg *sync.WaitGroup, errs chan<- error, s reg
 		errs <- reg.Run(ctx)
 	})
 	return nil
+}
+
+// listenAttrs returns the log attributes that say where ls listens,
+// followed by more.
+func listenAttrs(ls *serve.Listeners, more ...any) []any {
+	attrs := []any{"addr", ls.Addr().String(), "tls", ls.TLS()}
+	if a := ls.AdminAddr(); a != nil {
+		attrs = append(attrs, "management_addr", a.String())
+	}
+	return append(attrs, more...)
 }

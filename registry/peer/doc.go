@@ -22,6 +22,14 @@
 // them. A heartbeat the peer answers with 404 becomes a registration; a 409
 // carries the peer's newer copy, which we adopt, as Eureka does.
 //
+// Batches and the start-up sync authenticate with Config's Username and
+// Password or Token, else with the registry's
+// switchboard.registry.security.peers, else with the credentials in the
+// peer's URL, which net/http sends as HTTP Basic: Spring's way, where every
+// node's defaultZone holds http://user:pass@peer/eureka/. A peer that answers
+// 401 or 403 is retried with backoff, as a restarting one is, so a cluster
+// whose credentials are being rolled out catches up once they match.
+//
 // # Concurrency
 //
 // Replicate is safe for concurrent use and never blocks: it only appends to

@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ type task struct {
 type node struct {
 	url     string // service URL without a trailing slash, e.g. http://h:8762/eureka
 	display string // url without credentials
+	authz   string // Authorization header from Config, or "" for the URL's credentials
 	cfg     Config
 	client  *http.Client
 	reg     *registry.Registry
@@ -53,9 +55,17 @@ type node struct {
 
 func newNode(serviceURL string, cfg Config, client *http.Client, reg *registry.Registry, log *slog.Logger, m *metrics) *node {
 	u := strings.TrimSuffix(serviceURL, "/")
+	var authz string
+	switch {
+	case cfg.Token != "":
+		authz = "Bearer " + cfg.Token
+	case cfg.Username != "" || cfg.Password != "":
+		authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
+	}
 	return &node{
 		url:     u,
 		display: redact(u),
+		authz:   authz,
 		cfg:     cfg,
 		client:  client,
 		reg:     reg,
@@ -66,14 +76,31 @@ func newNode(serviceURL string, cfg Config, client *http.Client, reg *registry.R
 	}
 }
 
-// redact removes credentials from a URL for logs, metrics and the dashboard.
+// redact removes credentials from a URL for logs, metrics and the dashboard,
+// even from one url.Parse refuses: then everything between "//" and the
+// last "@" goes, as a password may hold any character there.
 func redact(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	switch {
+	case err == nil && u.User == nil:
 		return s
+	case err == nil:
+		u.User = nil
+		return u.String()
 	}
-	u.User = nil
-	return u.String()
+	scheme, rest, ok := strings.Cut(s, "//")
+	if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
+		return scheme + "//" + rest[at+1:]
+	}
+	return s
+}
+
+// authorize sets the configured credentials on a request to the peer.
+// Without them net/http sends the URL's, if any.
+func (n *node) authorize(req *http.Request) {
+	if n.authz != "" {
+		req.Header.Set("Authorization", n.authz)
+	}
 }
 
 // enqueue adds a task, replacing a pending one with the same key. When the
@@ -303,6 +330,7 @@ func (n *node) send(ctx context.Context, batch []task) (*eureka.ReplicationRespo
 	req.Header.Set("DiscoveryIdentity-Name", "DefaultServer")
 	req.Header.Set("DiscoveryIdentity-Version", "1.0")
 	req.Header.Set("User-Agent", "Switchboard-Replication")
+	n.authorize(req)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,6 +53,20 @@ type Config struct {
 	// makes a cold cluster take minutes to start).
 	SyncRetries   int
 	SyncRetryWait time.Duration
+	// Username and Password (HTTP Basic), or Token (a bearer token),
+	// authenticate this node to its peers, on every batch and on the
+	// start-up sync; they take precedence over credentials in a peer's URL.
+	// When all three are empty, New takes the registry's
+	// switchboard.registry.security.peers; when those are empty too, each
+	// peer gets the credentials in its URL (http://user:pass@host/eureka/),
+	// which net/http sends as Basic, as Spring's Eureka does.
+	Username string
+	Password string
+	Token    string
+	// TLS configures connections to https peers: the CAs that sign their
+	// certificates and the client certificate to present (mutual TLS).
+	// switchboard.server.peer-ssl.*; nil: the system's CAs, no certificate.
+	TLS *tls.Config
 }
 
 // DefaultConfig returns the defaults, Eureka's where they make sense.
@@ -120,6 +135,10 @@ type Replicator struct {
 // http://peer2:8762/eureka/). It starts nothing: call Run.
 func New(reg *registry.Registry, urls []string, cfg Config, log *slog.Logger) (*Replicator, error) {
 	cfg.fill()
+	if cfg.Username == "" && cfg.Password == "" && cfg.Token == "" && reg != nil {
+		pc := reg.PeerCredentials()
+		cfg.Username, cfg.Password, cfg.Token = pc.Username, pc.Password, pc.Token
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -145,11 +164,14 @@ func New(reg *registry.Registry, urls []string, cfg Config, log *slog.Logger) (*
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     30 * time.Second,
 		ForceAttemptHTTP2:   true,
+		TLSClientConfig:     cfg.TLS,
+		TLSHandshakeTimeout: cfg.ConnectTimeout + cfg.ReadTimeout,
 	}}
 	p := &Replicator{reg: reg, cfg: cfg, log: log}
 	for _, u := range urls {
 		if _, err := url.Parse(u); err != nil {
-			return nil, fmt.Errorf("peer %q: %w", redact(u), err)
+			// url.Parse's error repeats the URL, credentials and all.
+			return nil, fmt.Errorf("peer %q: not a URL", redact(u))
 		}
 		p.nodes = append(p.nodes, newNode(u, cfg, client, reg, log, m))
 	}
@@ -243,6 +265,7 @@ func (p *Replicator) syncFrom(ctx context.Context, n *node) (count int, ok bool,
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("DiscoveryIdentity-Name", "DefaultServer")
+	n.authorize(req)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return 0, false, err
@@ -273,6 +296,14 @@ func (p *Replicator) syncFrom(ctx context.Context, n *node) (count int, ok bool,
 	}
 	p.log.Info("start-up sync: copied registry", "peer", n.display, "instances", count)
 	return count, true, nil
+}
+
+// IsReplication reports whether req comes from a peer replicating to us: a
+// batch to /peerreplication/, or one operation marked with the
+// x-netflix-discovery-replication header, as Eureka peers send them.
+func IsReplication(req *http.Request) bool {
+	return strings.Contains(req.URL.Path, "/peerreplication") ||
+		req.Header.Get("X-Netflix-Discovery-Replication") == "true"
 }
 
 // Others returns the service URLs that are not this node. A URL is this node
