@@ -92,6 +92,7 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 	if len(b.probs) > 0 {
 		return nil, &BuildError{Problems: b.probs}
 	}
+	t.cfg, t.breakers = cfg, b.brk
 	sortRoutes(t.routes)
 	if b.weights.Len() > 0 {
 		t.weights = b.weights

@@ -43,9 +43,11 @@ type Gateway struct {
 	runCtx context.Context
 	runWG  sync.WaitGroup
 
-	mu   sync.Mutex // guards the fields below; held while building a table
-	cfg  *Config
-	errs []string // problems of the last refused reload, for the dashboard and logs
+	mu     sync.Mutex // guards the fields below; held while building a table
+	cfg    *Config
+	errs   []string         // problems of the last refused reload, for the dashboard and logs
+	brk    *filter.Breakers // the breakers of the active table
+	brkCfg *Config          // the configuration brk was built from
 }
 
 // Option configures a Gateway.
@@ -89,7 +91,7 @@ func New(cfg *Config, opts ...Option) (*Gateway, error) {
 		return nil, err
 	}
 	g.cfg = cfg
-	g.tbl.Store(t)
+	g.install(t)
 	return g, nil
 }
 
@@ -100,15 +102,42 @@ func (g *Gateway) Reload(cfg *Config) error {
 	defer g.mu.Unlock()
 	t, err := g.build(cfg)
 	if err != nil {
-		g.errs = []string{err.Error()}
-		g.metrics.reloads.WithLabelValues("refused").Inc()
+		g.refuseLocked(err)
 		return err
 	}
 	g.cfg = cfg
 	g.errs = nil
-	g.tbl.Store(t)
+	g.install(t)
 	g.metrics.reloads.WithLabelValues("applied").Inc()
 	return nil
+}
+
+// Refuse records a configuration that could not even be read, so it counts
+// as a refused reload; the routes in use keep serving.
+func (g *Gateway) Refuse(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refuseLocked(err)
+}
+
+func (g *Gateway) refuseLocked(err error) {
+	g.errs = strings.Split(err.Error(), "\n")
+	g.metrics.reloads.WithLabelValues("refused").Inc()
+}
+
+// ConfigErrors returns the problems of the last refused reload, or nil.
+func (g *Gateway) ConfigErrors() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.errs
+}
+
+// install makes t the active table and remembers its breakers. g.mu is held.
+func (g *Gateway) install(t *table) {
+	g.tbl.Store(t)
+	if t.breakers != nil {
+		g.brk, g.brkCfg = t.breakers, t.cfg
+	}
 }
 
 // refreshDiscovered rebuilds the table when the registry's applications
@@ -121,7 +150,7 @@ func (g *Gateway) refreshDiscovered() {
 		g.log.Error("rebuilding discovery routes", "err", err)
 		return
 	}
-	g.tbl.Store(t)
+	g.install(t)
 }
 
 // Metrics returns the gateway's Prometheus registry.
@@ -248,6 +277,7 @@ func newMetrics(g *Gateway) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "switchboard_gateway_routes_count", Help: "Routes in the active table.",
 		}, func() float64 { return float64(len(g.tbl.Load().routes)) }),
+		&gatewayCollector{g: g},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -324,4 +354,51 @@ func (g *Gateway) writeRoutes(w http.ResponseWriter, routes []*Route, one bool) 
 		return
 	}
 	enc.Encode(out)
+}
+
+// gatewayCollector reports the circuit breakers of the active table and the
+// Redis rate limiter's failures at scrape time.
+type gatewayCollector struct{ g *Gateway }
+
+var (
+	breakerStateDesc = prometheus.NewDesc("switchboard_gateway_circuitbreaker_state",
+		"1 for the state each circuit breaker is in (CLOSED, OPEN, HALF_OPEN), else 0.", []string{"name", "state"}, nil)
+	breakerNotPermittedDesc = prometheus.NewDesc("switchboard_gateway_circuitbreaker_not_permitted_total",
+		"Calls refused because the circuit was open or half-open.", []string{"name"}, nil)
+	breakerTimeoutsDesc = prometheus.NewDesc("switchboard_gateway_circuitbreaker_timeouts_total",
+		"Calls stopped by the time limiter.", []string{"name"}, nil)
+	breakerFallbacksDesc = prometheus.NewDesc("switchboard_gateway_circuitbreaker_fallbacks_total",
+		"Fallbacks served.", []string{"name"}, nil)
+	redisErrorsDesc = prometheus.NewDesc("switchboard_gateway_ratelimiter_redis_errors_total",
+		"Rate-limit checks that Redis failed to answer.", nil, nil)
+	redisFailOpensDesc = prometheus.NewDesc("switchboard_gateway_ratelimiter_redis_fail_open_total",
+		"Requests let through because Redis was unreachable (fail-open).", nil, nil)
+)
+
+func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{breakerStateDesc, breakerNotPermittedDesc, breakerTimeoutsDesc,
+		breakerFallbacksDesc, redisErrorsDesc, redisFailOpensDesc} {
+		ch <- d
+	}
+}
+
+func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
+	if t := c.g.tbl.Load(); t != nil && t.breakers != nil {
+		for _, s := range t.breakers.Stats() {
+			for _, state := range []string{"CLOSED", "OPEN", "HALF_OPEN"} {
+				v := 0.0
+				if s.State == state {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(breakerStateDesc, prometheus.GaugeValue, v, s.Name, state)
+			}
+			ch <- prometheus.MustNewConstMetric(breakerNotPermittedDesc, prometheus.CounterValue, float64(s.NotPermitted), s.Name)
+			ch <- prometheus.MustNewConstMetric(breakerTimeoutsDesc, prometheus.CounterValue, float64(s.Timeouts), s.Name)
+			ch <- prometheus.MustNewConstMetric(breakerFallbacksDesc, prometheus.CounterValue, float64(s.Fallbacks), s.Name)
+		}
+	}
+	if l := c.g.redisLim; l != nil {
+		ch <- prometheus.MustNewConstMetric(redisErrorsDesc, prometheus.CounterValue, float64(l.Errors()))
+		ch <- prometheus.MustNewConstMetric(redisFailOpensDesc, prometheus.CounterValue, float64(l.FailOpens()))
+	}
 }

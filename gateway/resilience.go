@@ -16,6 +16,12 @@ func (b *builder) breakers() *filter.Breakers {
 	if b.brk != nil {
 		return b.brk
 	}
+	// Rebuilding the same configuration (the discovery locator saw an
+	// application come or go) keeps the breakers and their state.
+	if b.g.brk != nil && b.g.brkCfg == b.cfg {
+		b.brk = b.g.brk
+		return b.brk
+	}
 	br := &filter.Breakers{Logger: b.g.log}
 	for _, key := range slices.Sorted(maps.Keys(b.cfg.Resilience)) {
 		v := b.cfg.Resilience[key]

@@ -106,6 +106,16 @@ resilience4j.circuitbreaker.instances.orders:
 	if n := be.hits.Load() - before; n != 5 {
 		t.Errorf("closed circuit: backend got %d of 5 calls", n)
 	}
+	// The breaker's state and the fallbacks it served show in /metrics.
+	_, metrics, _ := get(t, nil, gw.URL+"/metrics")
+	for _, want := range []string{
+		`switchboard_gateway_circuitbreaker_state{name="orders",state="CLOSED"} 1`,
+		`switchboard_gateway_circuitbreaker_fallbacks_total{name="orders"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestCircuitBreakerFixedFallback answers failures with fallbackStatus and

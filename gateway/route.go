@@ -84,6 +84,9 @@ type table struct {
 	routes  []*Route // sorted by Order, then configuration order
 	weights *predicate.WeightGroups
 	byID    map[string]*Route
+
+	cfg      *Config          // what the table was built from
+	breakers *filter.Breakers // nil when no route has a CircuitBreaker
 }
 
 // match returns the first route whose predicates all accept r, or nil.
