@@ -204,7 +204,7 @@ func Bind(p *springconf.Props) (*Config, error) {
 		}
 	}
 	// TLS, limits and the admin listener are bound by package serve.
-	b.Ignore("server.ssl", "server.tomcat", "server.max-http-request-header-size", "management", "switchboard.server")
+	b.Ignore("server.ssl", "server.tomcat", "server.max-http-request-header-size", "server.http2.enabled", "management", "switchboard.server")
 	b.Unknown("spring.cloud.gateway.", "server.", "switchboard.gateway.", "spring.data.redis.", "spring.cloud.loadbalancer.")
 	// Compile the routes too, so a user sees every problem at once: wrong
 	// keys and values above, and bad predicates and filters below.

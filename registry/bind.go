@@ -152,7 +152,7 @@ func Bind(p *springconf.Props) (Settings, error) {
 	c.MaxBodyBytes = int64(maxBody)
 	bindSecurity(b, &c.Security)
 	// TLS, limits and the admin listener are bound by package serve.
-	b.Ignore("server.ssl", "server.tomcat", "server.max-http-request-header-size", "management", "switchboard.server")
+	b.Ignore("server.ssl", "server.tomcat", "server.max-http-request-header-size", "server.http2.enabled", "management", "switchboard.server")
 	b.Unknown("eureka.", "server.", "switchboard.registry.", "spring.security.user.")
 	if err := b.Err(); err != nil {
 		return s, err

@@ -162,6 +162,11 @@ func watchConfig(ctx context.Context, file string, reload func() (*gateway.Confi
 			if now == last {
 				continue
 			}
+			// An editor may still be writing: wait until the file holds
+			// still for a moment, so a half-written file is not applied.
+			if !sleepCtx(ctx, 200*time.Millisecond) || stamp() != now {
+				continue
+			}
 			last = now
 		}
 		if reload == nil {
@@ -169,7 +174,9 @@ func watchConfig(ctx context.Context, file string, reload func() (*gateway.Confi
 			continue
 		}
 		cfg, err := reload()
-		if err == nil {
+		if err != nil {
+			gw.Refuse(err)
+		} else {
 			err = gw.Reload(cfg)
 		}
 		if err != nil {
@@ -177,5 +184,17 @@ func watchConfig(ctx context.Context, file string, reload func() (*gateway.Confi
 			continue
 		}
 		log.Info("configuration reloaded", "file", file, "routes", len(gw.Routes()))
+	}
+}
+
+// sleepCtx waits d, or less if ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
