@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-dev/switchboard/eureka"
+	"github.com/switchboard-dev/switchboard/internal/redact"
 )
 
 // Config holds a Client's settings. Each field names the Spring Cloud Netflix
@@ -389,24 +390,6 @@ type server struct {
 	noWatchUntil atomic.Int64 // unix ns until which the watch is not tried here
 }
 
-// redact removes user:password@ from a URL for errors, even from one
-// url.Parse refuses: then everything between "//" and the last "@" goes.
-func redact(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err == nil && u.User == nil:
-		return s
-	case err == nil:
-		u.User = nil
-		return u.String()
-	}
-	scheme, rest, ok := strings.Cut(s, "//")
-	if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
-		return scheme + "//" + rest[at+1:]
-	}
-	return s
-}
-
 // parseServiceURLs splits and checks service URLs; the error lists every bad one.
 func parseServiceURLs(list []string) ([]*server, error) {
 	var servers []*server
@@ -419,7 +402,7 @@ func parseServiceURLs(list []string) ([]*server, error) {
 			}
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("discovery: ServiceURLs[%d]: %q is not an http or https URL such as %q", i, redact(raw), defaultServiceURL))
+				errs = append(errs, fmt.Errorf("discovery: ServiceURLs[%d]: %q is not an http or https URL such as %q", i, redact.URL(raw), defaultServiceURL))
 				continue
 			}
 			s := &server{}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-dev/switchboard/gateway/filter"
 	"github.com/switchboard-dev/switchboard/gateway/predicate"
+	"github.com/switchboard-dev/switchboard/internal/springconf"
 )
 
 // BuildError lists every problem found compiling a configuration.
@@ -268,7 +269,7 @@ func errUnknown(kind, name string, known []string) error {
 	slices.Sort(known)
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
+		if d := springconf.EditDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -276,27 +277,6 @@ func errUnknown(kind, name string, known []string) error {
 		return fmt.Errorf("unknown %s %q; did you mean %s? known: %s", kind, name, best, strings.Join(known, ", "))
 	}
 	return fmt.Errorf("unknown %s %q; known: %s", kind, name, strings.Join(known, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 var errMissing = errors.New("missing argument")

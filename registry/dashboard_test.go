@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,26 +31,8 @@ const (
 		"THIS MAY NOT PROTECT INSTANCE EXPIRY IN CASE OF NETWORK/OTHER PROBLEMS."
 )
 
-// dashClock is a clock the test moves by hand.
-type dashClock struct {
-	mu  sync.Mutex // guards now
-	now time.Time
-}
-
-func newDashClock() *dashClock {
-	return &dashClock{now: time.Date(2024, 5, 29, 16, 26, 40, 0, time.UTC)}
-}
-
-func (c *dashClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *dashClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newDashClock() *fakeClock {
+	return &fakeClock{now: time.Date(2024, 5, 29, 16, 26, 40, 0, time.UTC)}
 }
 
 func dashInstance(app, id, ip string) *eureka.Instance {
@@ -69,7 +50,7 @@ func dashInstance(app, id, ip string) *eureka.Instance {
 	}
 }
 
-func newDashRegistry(t *testing.T, cfg Config) (*Registry, *dashClock) {
+func newDashRegistry(t *testing.T, cfg Config) (*Registry, *fakeClock) {
 	t.Helper()
 	clock := newDashClock()
 	r, err := New(cfg, WithClock(clock))
@@ -98,7 +79,7 @@ const (
 // runs every minute. After 3 minutes PAYMENTS' second instance stops renewing
 // without cancelling. The registry is left 7 minutes after opening, when that
 // lease has long expired. peers become Config.Peers, for the DS Replicas list.
-func dashTutorial(t *testing.T, selfPreservation bool, peers ...string) (*Registry, *dashClock) {
+func dashTutorial(t *testing.T, selfPreservation bool, peers ...string) (*Registry, *fakeClock) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.EnableSelfPreservation = selfPreservation

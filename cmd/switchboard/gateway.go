@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -52,18 +51,11 @@ func gatewayLimits() serve.Limits {
 }
 
 func runGateway(ctx context.Context, args, environ []string, stderr io.Writer) error {
-	f, err := parseFlags("gateway", args, stderr, false)
+	f, log, err := begin("gateway", args, stderr, false)
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, f.logLevel)
-	if err != nil {
-		return err
-	}
-	var profiles []string
-	if f.profiles != "" {
-		profiles = strings.Split(f.profiles, ",")
-	}
+	profiles := f.profileList()
 	cfg, opts, err := loadGateway(f.config, environ, profiles, f.port)
 	if err != nil {
 		return err

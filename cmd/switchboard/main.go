@@ -122,24 +122,37 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
+// begin parses a command's flags and builds its logger.
+func begin(name string, args []string, stderr io.Writer, dev bool) (*flags, *slog.Logger, error) {
+	f, err := parseFlags(name, args, stderr, dev)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, log, nil
+}
+
+// profileList is --profile as a list.
+func (f *flags) profileList() []string {
+	if f.profiles == "" {
+		return nil
+	}
+	return strings.Split(f.profiles, ",")
+}
+
 func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, dev bool) error {
 	name := "registry"
 	if dev {
 		name = "dev"
 	}
-	f, err := parseFlags(name, args, stderr, dev)
+	f, log, err := begin(name, args, stderr, dev)
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, f.logLevel)
-	if err != nil {
-		return err
-	}
-	var profiles []string
-	if f.profiles != "" {
-		profiles = strings.Split(f.profiles, ",")
-	}
-	props, err := springconf.Load(f.config, environ, profiles)
+	props, err := springconf.Load(f.config, environ, f.profileList())
 	if err != nil {
 		return err
 	}
@@ -168,11 +181,7 @@ func runRegistry(ctx context.Context, args, environ []string, stderr io.Writer, 
 // in one process with embedded defaults: the gateway finds services through
 // the registry and serves each at /{service in lower case}/**.
 func runDev(ctx context.Context, args, environ []string, stderr io.Writer) error {
-	f, err := parseFlags("dev", args, stderr, true)
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(stderr, f.logLevel)
+	f, log, err := begin("dev", args, stderr, true)
 	if err != nil {
 		return err
 	}

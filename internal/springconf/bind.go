@@ -573,6 +573,10 @@ func closeEnough(n int) int {
 	return min(max(n/5, 1), 3)
 }
 
+// EditDistance is the optimal string alignment distance between a and b,
+// for "did you mean" suggestions.
+func EditDistance(a, b string) int { return distance(a, b) }
+
 // distance is the optimal string alignment distance between a and b:
 // insertions, deletions, substitutions and swaps of adjacent letters.
 func distance(a, b string) int {

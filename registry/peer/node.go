@@ -10,12 +10,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/eureka"
+	"github.com/switchboard-dev/switchboard/internal/redact"
 	"github.com/switchboard-dev/switchboard/registry"
 )
 
@@ -64,35 +64,16 @@ func newNode(serviceURL string, cfg Config, client *http.Client, reg *registry.R
 	}
 	return &node{
 		url:     u,
-		display: redact(u),
+		display: redact.URL(u),
 		authz:   authz,
 		cfg:     cfg,
 		client:  client,
 		reg:     reg,
-		log:     log.With("peer", redact(u)),
+		log:     log.With("peer", redact.URL(u)),
 		m:       m,
 		wake:    make(chan struct{}, 1),
 		pending: make(map[taskKey]task),
 	}
-}
-
-// redact removes credentials from a URL for logs, metrics and the dashboard,
-// even from one url.Parse refuses: then everything between "//" and the
-// last "@" goes, as a password may hold any character there.
-func redact(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err == nil && u.User == nil:
-		return s
-	case err == nil:
-		u.User = nil
-		return u.String()
-	}
-	scheme, rest, ok := strings.Cut(s, "//")
-	if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
-		return scheme + "//" + rest[at+1:]
-	}
-	return s
 }
 
 // authorize sets the configured credentials on a request to the peer.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-dev/switchboard/eureka"
+	"github.com/switchboard-dev/switchboard/internal/redact"
 	"github.com/switchboard-dev/switchboard/registry"
 )
 
@@ -171,7 +172,7 @@ func New(reg *registry.Registry, urls []string, cfg Config, log *slog.Logger) (*
 	for _, u := range urls {
 		if _, err := url.Parse(u); err != nil {
 			// url.Parse's error repeats the URL, credentials and all.
-			return nil, fmt.Errorf("peer %q: not a URL", redact(u))
+			return nil, fmt.Errorf("peer %q: not a URL", redact.URL(u))
 		}
 		p.nodes = append(p.nodes, newNode(u, cfg, client, reg, log, m))
 	}
@@ -321,7 +322,7 @@ func Others(urls []string, myURL string, port int) ([]string, error) {
 		}
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("peer URL %q: want http(s)://host:port/eureka/", redact(raw))
+			return nil, fmt.Errorf("peer URL %q: want http(s)://host:port/eureka/", redact.URL(raw))
 		}
 		if myURL != "" && strings.TrimSuffix(raw, "/") == strings.TrimSuffix(myURL, "/") {
 			continue
