@@ -48,20 +48,22 @@ import (
 
 // options are the command-line settings of a run.
 type options struct {
-	suite       string
-	duration    time.Duration // one measured run of one target
-	warmup      time.Duration // one warm-up run per target
-	rounds      int
-	quick       bool
-	conns       []int  // wrk connections, gateway suite
-	only        string // comma-separated target names, or "" for all
-	serverCPUs  string // taskset list for servers
-	backendCPUs string // taskset list for the gateway suite's backend
-	clientCPUs  string // taskset list for load generators
-	switchboard string // prebuilt switchboard binary, or "" to build ./cmd/switchboard
-	keep        bool   // keep the work directory
-	out         string // also write the report here
-	cpuProfile  string // profile this process (the Go load generator and discovery clients)
+	suite        string
+	duration     time.Duration // one measured run of one target
+	warmup       time.Duration // one warm-up run per target
+	rounds       int
+	quick        bool
+	conns        []int         // wrk connections, gateway suite
+	routes       int           // routes of the many-routes gateway target
+	startTimeout time.Duration // how long a gateway target may take to answer
+	only         string        // comma-separated target names, or "" for all
+	serverCPUs   string        // taskset list for servers
+	backendCPUs  string        // taskset list for the gateway suite's backend
+	clientCPUs   string        // taskset list for load generators
+	switchboard  string        // prebuilt switchboard binary, or "" to build ./cmd/switchboard
+	keep         bool          // keep the work directory
+	out          string        // also write the report here
+	cpuProfile   string        // profile this process (the Go load generator and discovery clients)
 
 	instances    int           // registry fleet size
 	clusterFleet int           // instances in the replication test
@@ -110,6 +112,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds per target")
 	fs.BoolVar(&o.quick, "quick", false, "a smoke run: 3 s runs, 1 s warm-ups, 1 round, smaller cluster test, unless set explicitly")
 	fs.StringVar(&conns, "conns", "64,256", "wrk connection `counts` for the gateway suite, comma-separated")
+	fs.IntVar(&o.routes, "routes", 10000, "routes in the many-routes gateway target (the matched one last)")
+	fs.DurationVar(&o.startTimeout, "start-timeout", time.Minute, "how long a gateway target may take to start and answer")
 	fs.StringVar(&o.only, "targets", "", "run only these gateway `targets` (comma-separated names from the table) or registry workloads")
 	fs.StringVar(&o.serverCPUs, "server-cpus", "0", "CPU `list` (taskset -c) for the servers under test and the backend")
 	fs.StringVar(&o.backendCPUs, "backend-cpus", "", "CPU `list` for the gateway suite's backend (default: the server CPUs)")
@@ -173,6 +177,10 @@ func parseOptions(args []string) (*options, error) {
 		return nil, fmt.Errorf("-cluster-rate: %d is out of range; want 1 to 100000", o.hbRate)
 	case o.pollInterval < time.Second || o.pollInterval > 5*time.Minute:
 		return nil, fmt.Errorf("-poll-interval: %v is out of range; want 1s to 5m", o.pollInterval)
+	case o.routes < 1 || o.routes > 1_000_000:
+		return nil, fmt.Errorf("-routes: %d is out of range; want 1 to 1000000", o.routes)
+	case o.startTimeout < time.Second || o.startTimeout > time.Hour:
+		return nil, fmt.Errorf("-start-timeout: %v is out of range; want 1s to 1h", o.startTimeout)
 	case o.readySamples < 1 || o.readySamples > 100:
 		return nil, fmt.Errorf("-ready-samples: %d is out of range; want 1 to 100", o.readySamples)
 	}
