@@ -31,8 +31,10 @@ func (r *Registry) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /actuator/health", r.serveHealth)
 	mux.Handle("GET /metrics", r.guardReads(auth, promhttp.HandlerFor(r.metrics.reg, promhttp.HandlerOpts{})))
-	mux.HandleFunc("GET /{$}", r.serveDashboard)
-	mux.HandleFunc("GET /lastn", r.serveLastN)
+	// The dashboard lists every instance, so it is closed with the reads:
+	// a browser asks for the same Basic credentials.
+	mux.Handle("GET /{$}", r.guardReads(auth, http.HandlerFunc(r.serveDashboard)))
+	mux.Handle("GET /lastn", r.guardReads(auth, http.HandlerFunc(r.serveLastN)))
 	// The Eureka API is dispatched before the mux: ServeMux's pattern
 	// matching allocates, and a heartbeat should not.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

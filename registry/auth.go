@@ -32,7 +32,8 @@ import (
 // zero value turns authentication off, as Eureka ships: whoever reaches the
 // registry may register, renew and cancel any instance. Any credential turns
 // it on for every write: register, renew, cancel, status and its removal,
-// metadata, and replication. The dashboard and /actuator/health stay open.
+// metadata, and replication. /actuator/health stays open; the dashboard follows
+// the reads setting.
 //
 // Passwords are written plain, with Spring's {noop} prefix, or as a bcrypt
 // hash with Spring's {bcrypt} prefix ({bcrypt}$2a$10$...).
