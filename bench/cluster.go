@@ -263,6 +263,7 @@ func replicationLag(ctx context.Context, l *lab, r *report) error {
 	for _, n := range nodes {
 		cpu0 += n.cpuTime()
 	}
+	m0 := l.meter()
 	var hb pacedResult
 	var wg sync.WaitGroup
 	hbCtx, stopHB := context.WithTimeout(ctx, d+30*time.Second)
@@ -300,6 +301,7 @@ func replicationLag(ctx context.Context, l *lab, r *report) error {
 		}
 	}
 	wg.Wait()
+	l.noteForeign(m0.foreign(), "the replication test")
 	var cpu time.Duration
 	for _, n := range nodes {
 		cpu += n.cpuTime()

@@ -41,6 +41,9 @@ func gatewaySuite(ctx context.Context, l *lab, r *report) error {
 	for _, p := range ports {
 		backends = append(backends, "127.0.0.1:"+strconv.Itoa(p))
 	}
+	// Everything this suite starts is stopped when it ends, so that idle
+	// gateways do not share the CPU with the registry suite.
+	defer l.stopAll()
 	be, err := l.start("backend", l.opts.backendCPUs, nil, append([]string{l.self, "backend"}, backends...)...)
 	if err != nil {
 		return err
@@ -482,7 +485,7 @@ func checkBody(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		return err
 	}

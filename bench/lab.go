@@ -33,8 +33,19 @@ type lab struct {
 	switchboardErr             error  // why not
 	luaScript                  string // the wrk script, see wrk.go
 
-	mu    sync.Mutex // guards procs
-	procs []*proc
+	mu         sync.Mutex // guards the fields below
+	procs      []*proc
+	maxForeign float64 // the most of the server CPUs other processes took in one measured run
+	foreignAt  string  // during which run
+}
+
+// noteForeign records the foreign share f of the run what.
+func (l *lab) noteForeign(f float64, what string) {
+	l.mu.Lock()
+	if f > l.maxForeign {
+		l.maxForeign, l.foreignAt = f, what
+	}
+	l.mu.Unlock()
 }
 
 func (l *lab) logf(format string, args ...any) {
@@ -336,4 +347,110 @@ func (p *proc) rss() (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(p.pid) + "/status")
+}
+
+// A busyMeter measures how much of the server CPUs processes other than the
+// lab's used over an interval: on a shared machine, the share of the core
+// the server under test did not get.
+type busyMeter struct {
+	l          *lab
+	start      time.Time
+	busy, ours time.Duration
+}
+
+// meter starts measuring.
+func (l *lab) meter() busyMeter {
+	return busyMeter{l: l, start: time.Now(), busy: cpuBusy(l.opts.serverCPUs), ours: l.accountedCPU()}
+}
+
+// foreign returns the share of the server CPUs' time, since the meter
+// started, that went to other processes: 0.25 is a quarter of one CPU.
+func (m busyMeter) foreign() float64 {
+	wall := time.Since(m.start)
+	if wall <= 0 {
+		return 0
+	}
+	other := (cpuBusy(m.l.opts.serverCPUs) - m.busy) - (m.l.accountedCPU() - m.ours)
+	return max(0, other.Seconds()/wall.Seconds())
+}
+
+// accountedCPU is the CPU time used so far by every process the lab runs and
+// by the kernel's threads, which carry much of our own loopback traffic.
+// Kernel threads on the client CPUs are counted too, so the foreign share
+// errs low.
+func (l *lab) accountedCPU() time.Duration {
+	l.mu.Lock()
+	groups := make(map[int]bool, len(l.procs))
+	for _, p := range l.procs {
+		groups[p.pid] = true
+	}
+	l.mu.Unlock()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks int64
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, ok := statFields(pid)
+		if !ok || len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		pgrp, _ := strconv.Atoi(f[2])
+		if !groups[pgrp] && ppid != 2 && pid != 2 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * clockTick
+}
+
+// cpuBusy returns the time the CPUs in list ("0", "0-1", "0,2") spent
+// running processes or stolen by the hypervisor, from /proc/stat.
+func cpuBusy(list string) time.Duration {
+	want := map[string]bool{}
+	for part := range strings.SplitSeq(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				continue
+			}
+		}
+		for c := a; c <= b; c++ {
+			want["cpu"+strconv.Itoa(c)] = true
+		}
+	}
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	var ticks int64
+	for line := range strings.SplitSeq(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !want[f[0]] {
+			continue
+		}
+		// user nice system idle iowait irq softirq steal: processes' time and
+		// the hypervisor's steal. Interrupt time is left out: much of it is
+		// loopback traffic of our own, charged to no process.
+		for i, v := range f[1:9] {
+			if i >= 3 && i <= 6 {
+				continue
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * clockTick
 }

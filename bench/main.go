@@ -270,6 +270,9 @@ func run(ctx context.Context, o *options) error {
 			errs = append(errs, fmt.Errorf("registry suite: %w", err))
 		}
 	}
+	l.mu.Lock()
+	r.maxForeign, r.foreignAt = l.maxForeign, l.foreignAt
+	l.mu.Unlock()
 	r.write(out, o)
 	if ctx.Err() != nil {
 		errs = append(errs, errors.New("interrupted"))

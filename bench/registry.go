@@ -250,8 +250,9 @@ func singleNode(ctx context.Context, l *lab, r *report) error {
 			res *[]pacedResult
 			cpu *[]time.Duration
 		}{{reg, base, &regSB, &regCPU}, {fl, fbase, &regFL, &flCPU}} {
-			before := side.p.cpuTime()
+			before, m := side.p.cpuTime(), l.meter()
 			res := registerLoad(hc, []string{side.url}, f, at, goConns).run(ctx)
+			l.noteForeign(m.foreign(), "registering the fleet at "+side.p.name)
 			*side.cpu = append(*side.cpu, side.p.cpuTime()-before)
 			*side.res = append(*side.res, res)
 			l.logf("register round %d %s: %d sent, %d failed, p99 %s", round, side.p.name, res.sent, res.failed, fmtDur(percentile(res.latencies, 99)))
@@ -295,8 +296,9 @@ func singleNode(ctx context.Context, l *lab, r *report) error {
 		res *[]pacedResult
 		cpu *[]time.Duration
 	}{{reg, base, &rlSB, &rlCPU}, {fl, fbase, &rlFL, &rlFLCPU}} {
-		before := side.p.cpuTime()
+		before, m := side.p.cpuTime(), l.meter()
 		res := heartbeatLoad(hc, []string{side.url}, f, count, rate, goConns).run(ctx)
+		l.noteForeign(m.foreign(), "heartbeats at the realistic rate to "+side.p.name)
 		*side.cpu = append(*side.cpu, side.p.cpuTime()-before)
 		*side.res = append(*side.res, res)
 	}
@@ -500,6 +502,9 @@ func wrkRow(workload string, p pair, target string) regRow {
 		m := s.median()
 		d := fmt.Sprintf("p50 %s, p99 %s, %s CPU/req, wrk CPU %.0f%%", fmtDur(m.p50), fmtDur(m.p99), fmtDur(m.cpuPerReq()),
 			100*m.clientCPU.Seconds()/m.elapsed.Seconds())
+		if m.foreign > busyLimit {
+			d += fmt.Sprintf(", other load %.0f%%", 100*m.foreign)
+		}
 		if len(s) > 1 {
 			d += fmt.Sprintf(", ±%.1f%%", 50*s.spread())
 		}

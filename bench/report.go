@@ -152,7 +152,16 @@ type report struct {
 	registry []regRow
 	notes    []string
 	goals    []goal
+	// maxForeign is the largest share of the server CPUs that other
+	// processes took during one measured run; above busyLimit the figures
+	// are not results.
+	maxForeign float64
+	foreignAt  string
 }
+
+// busyLimit is the share of the server CPUs other processes may take during
+// a run before the report calls the machine busy.
+const busyLimit = 0.05
 
 func (r *report) note(format string, args ...any) {
 	r.notes = append(r.notes, fmt.Sprintf(format, args...))
@@ -182,13 +191,17 @@ func (r *report) write(w io.Writer, o *options) {
 	for _, m := range r.machine {
 		fmt.Fprintf(w, "- %s\n", m)
 	}
+	if r.maxForeign > busyLimit {
+		fmt.Fprintf(w, "- **busy machine: other processes took up to %.0f%% of the server CPUs during a run (%s); "+
+			"throughput and latency figures are not results (CPU per request holds up better)**\n", 100*r.maxForeign, r.foreignAt)
+	}
 	if len(r.gateway) > 0 {
 		fmt.Fprintf(w, "\n### Gateway: 100-byte backend, wrk -t1, %v runs\n\n", o.duration)
-		fmt.Fprintln(w, "| target | conns | req/s | spread | p50 | p99 | server CPU/req | server CPU | wrk CPU | × direct | × nginx | errors |")
-		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+		fmt.Fprintln(w, "| target | conns | req/s | spread | p50 | p99 | server CPU/req | server CPU | wrk CPU | other load | × direct | × nginx | errors |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		for _, row := range r.gateway {
 			if row.skipped != "" {
-				fmt.Fprintf(w, "| %s | %d | skipped: %s |||||||||| \n", row.target, row.conns, row.skipped)
+				fmt.Fprintf(w, "| %s | %d | skipped: %s ||||||||||| \n", row.target, row.conns, row.skipped)
 				continue
 			}
 			m := row.runs.median()
@@ -198,9 +211,9 @@ func (r *report) write(w io.Writer, o *options) {
 			if len(row.runs) > 1 {
 				spread = fmt.Sprintf("±%.1f%%", 50*row.runs.spread())
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %s | %s | %d |\n",
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %.0f%% | %s | %s | %d |\n",
 				row.target, row.conns, fmtRate(m.rps()), spread, fmtDur(m.p50), fmtDur(m.p99),
-				fmtDur(m.cpuPerReq()), 100*m.serverCPU.Seconds()/secs, 100*m.clientCPU.Seconds()/secs,
+				fmtDur(m.cpuPerReq()), 100*m.serverCPU.Seconds()/secs, 100*m.clientCPU.Seconds()/secs, 100*m.foreign,
 				fmtRatio(m.rps()/direct), fmtRatio(m.rps()/nginx), row.runs.failures())
 		}
 	}
@@ -231,6 +244,9 @@ func (r *report) write(w io.Writer, o *options) {
 				met = "no"
 				if g.met {
 					met = "yes"
+				}
+				if r.maxForeign > busyLimit {
+					met += " (busy machine)"
 				}
 			}
 			fmt.Fprintf(w, "| %s | %s | %s |\n", g.text, g.got, met)

@@ -65,6 +65,7 @@ type sample struct {
 	non2xx    int64         // answers outside 2xx and 3xx
 	serverCPU time.Duration // CPU the server's process group used meanwhile
 	clientCPU time.Duration // CPU wrk used
+	foreign   float64       // share of the server CPUs other processes took meanwhile
 }
 
 func (s sample) rps() float64 {
@@ -129,8 +130,11 @@ func (l *lab) wrkRun(ctx context.Context, server *proc, spec loadSpec, d time.Du
 	if server != nil {
 		before = server.cpuTime()
 	}
+	m := l.meter()
 	out, err := cmd.CombinedOutput()
 	var s sample
+	s.foreign = m.foreign()
+	l.noteForeign(s.foreign, fmt.Sprintf("wrk -c%d %s", spec.conns, spec.url))
 	if server != nil {
 		s.serverCPU = server.cpuTime() - before
 	}
