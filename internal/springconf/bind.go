@@ -21,6 +21,13 @@ type Binder struct {
 	p     *Props
 	known []known
 	probs []*problem
+
+	// Indexes of known, rebuilt when it grew: exact names by canonical and
+	// flat form, and the keys known with everything under them.
+	indexed  int
+	canons   map[string]bool
+	flats    map[string]bool
+	subtrees []known
 }
 
 // A known key was bound, looked up or ignored; with subtree, so is
@@ -446,7 +453,24 @@ func (p *Props) candidates() []*entry {
 }
 
 func (b *Binder) isKnown(e *entry) bool {
-	for _, k := range b.known {
+	// Exact matches first, through an index: a gateway with 10,000 routes
+	// has tens of thousands of keys, and comparing each with every known
+	// key took minutes.
+	if len(b.known) != b.indexed {
+		b.reindex()
+	}
+	if e.layer == layerEnv {
+		if b.flats[e.flat] {
+			return true
+		}
+	} else if b.canons[e.canon] {
+		return true
+	}
+	candidates := b.subtrees
+	if e.Value.Value == "" {
+		candidates = b.known
+	}
+	for _, k := range candidates {
 		if e.matches(k.name) {
 			return true
 		}
@@ -468,6 +492,21 @@ func (b *Binder) isKnown(e *entry) bool {
 		}
 	}
 	return false
+}
+
+// reindex builds the indexes isKnown uses from b.known.
+func (b *Binder) reindex() {
+	b.canons = make(map[string]bool, len(b.known))
+	b.flats = make(map[string]bool, len(b.known))
+	b.subtrees = b.subtrees[:0]
+	for _, k := range b.known {
+		b.canons[k.canon] = true
+		b.flats[k.flat] = true
+		if k.subtree {
+			b.subtrees = append(b.subtrees, k)
+		}
+	}
+	b.indexed = len(b.known)
 }
 
 // suggest returns "; did you mean KEY?" for the known key closest to e, or

@@ -82,6 +82,11 @@ type Props struct {
 	environ  map[string]string // every variable, for placeholders
 	profiles []string
 	seq      int
+
+	// below indexes files and flags by each proper prefix of their names
+	// (segKey), so List and children need not scan every entry: a gateway
+	// with 10,000 routes asks for the children of tens of thousands of keys.
+	below map[string][]*entry
 }
 
 // Profiles returns the profiles that selected documents and profile
@@ -106,6 +111,7 @@ func (p *Props) Set(key, value, where string) {
 		}
 	}
 	p.flags = append(p.flags, e)
+	p.below = nil
 }
 
 // Lookup returns the value of key, matched by relaxed name:
@@ -149,6 +155,54 @@ func (p *Props) all() []*entry {
 		}
 	}
 	return append(all, p.flags...)
+}
+
+// near returns, in the order of all, the entries that may lie strictly
+// under prefix: files and flags through the index, and every environment
+// variable (their element boundaries are uncertain, and they are few).
+// Callers still check each with under.
+func (p *Props) near(prefix name) []*entry {
+	if p.below == nil {
+		p.below = make(map[string][]*entry)
+		for _, list := range [][]*entry{p.files, p.flags} {
+			for _, e := range list {
+				for i := range len(e.segs) {
+					k := segKey(e.segs[:i])
+					p.below[k] = append(p.below[k], e)
+				}
+			}
+		}
+	}
+	list := p.below[segKey(prefix.segs)]
+	out := make([]*entry, 0, len(list)+len(p.env))
+	for _, e := range list {
+		if e.layer == layerFile {
+			out = append(out, e)
+		}
+	}
+	for _, e := range p.env {
+		if !e.dup {
+			out = append(out, e)
+		}
+	}
+	for _, e := range list {
+		if e.layer == layerFlag {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// segKey joins the canonical forms of segs, as hasPrefix compares them.
+func segKey(segs []seg) string {
+	var b strings.Builder
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(s.canon)
+	}
+	return b.String()
 }
 
 // effective returns the entries that are not overridden.
@@ -201,7 +255,7 @@ func (p *Props) List(key string) []string {
 	}
 	var kids []child
 	seen := map[string]bool{}
-	for _, e := range p.all() {
+	for _, e := range p.near(prefix) {
 		rest, ok := e.under(prefix)
 		if !ok || len(rest) == 0 || seen[rest[0].canon] {
 			continue
@@ -236,7 +290,7 @@ func (p *Props) List(key string) []string {
 // children returns the values under key in order of precedence, lowest
 // first, with the key of each below key.
 func (p *Props) children(key name) (entries []*entry, subs [][]seg) {
-	for _, e := range p.all() {
+	for _, e := range p.near(key) {
 		if rest, ok := e.under(key); ok && len(rest) > 0 {
 			entries = append(entries, e)
 			subs = append(subs, rest)
@@ -314,6 +368,7 @@ func (p *Props) merge(d []*entry) {
 		}
 	}
 	if len(roots) > 0 {
+		p.below = nil
 		p.files = slices.DeleteFunc(p.files, func(e *entry) bool {
 			for i, s := range e.segs {
 				if s.index && roots[canonOf(e.segs[:i])] {
@@ -337,6 +392,7 @@ func (p *Props) merge(d []*entry) {
 		}
 		at[e.canon] = len(p.files)
 		p.files = append(p.files, e)
+		p.below = nil
 	}
 	p.fileAt = make(map[string]*entry, len(p.files))
 	for _, e := range p.files {
