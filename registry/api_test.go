@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 const registerBody = `{"instance":{"instanceId":"host1:orders:8080","hostName":"host1","app":"ORDERS","ipAddr":"10.0.0.11",
@@ -250,5 +251,23 @@ func TestRenewHandlerDoesNotAllocate(t *testing.T) {
 	w := &discardWriter{h: http.Header{}}
 	if n := testing.AllocsPerRun(1000, func() { h.ServeHTTP(w, req) }); n != 0 || w.code != 200 {
 		t.Errorf("PUT renew through the handler: %v allocations, status %d; want 0 and 200", n, w.code)
+	}
+}
+
+func TestDeltaTrimKeepsOtherPayloads(t *testing.T) {
+	t.Parallel()
+	r, clk := newTestRegistry(t, nil)
+	regOK(t, r, testInstance("APP", "a"))
+	full := r.payload(docFull, "", true, false)
+	if d := r.payload(docDelta, "", true, false); !strings.Contains(string(d), `"instanceId":"a"`) {
+		t.Fatalf("delta before retention = %s, want the registration", d)
+	}
+	clk.Advance(3*time.Minute + time.Second)
+	r.trimDeltas()
+	if d := r.payload(docDelta, "", true, false); strings.Contains(string(d), `"instanceId":"a"`) {
+		t.Fatalf("delta after retention still has the registration: %s", d)
+	}
+	if again := r.payload(docFull, "", true, false); &again[0] != &full[0] {
+		t.Error("a delta trim threw away the cached full registry")
 	}
 }

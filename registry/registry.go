@@ -92,7 +92,8 @@ type Registry struct {
 
 	cache payloadCache
 
-	gen           atomic.Uint64 // bumped with version and on delta trims; keys the payload cache
+	gen           atomic.Uint64 // bumped with version; keys the payload cache
+	trims         atomic.Uint64 // bumped when old changes leave the delta; keys the delta document
 	ver           atomic.Uint64 // a copy of version for readers that take no lock
 	threshold     atomic.Int64  // renews-per-minute threshold, T
 	renewsThisMin atomic.Int64
@@ -697,7 +698,9 @@ func (r *Registry) trimDeltas() {
 		return
 	}
 	r.changes = append(r.changes[:0], r.changes[n:]...)
-	r.gen.Add(1)
+	// Only the delta document changes: the full and application documents
+	// stay cached.
+	r.trims.Add(1)
 }
 
 // evict removes expired leases, as Eureka's eviction task does. It returns how

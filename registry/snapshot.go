@@ -26,11 +26,13 @@ type payloadKey struct {
 	name string
 	json bool
 	gzip bool
+	trim uint64 // for deltas: the trims count the document was built at
 }
 
 type docKey struct {
 	kind docKind
 	name string
+	trim uint64
 }
 
 type payload struct {
@@ -44,7 +46,8 @@ type docEntry struct {
 }
 
 // payloadCache holds the encoded documents of one registry generation. A new
-// generation (any change, or a delta trim) starts an empty cache; each
+// generation (any change) starts an empty cache; a delta trim only makes a
+// new delta document. Each
 // document is then built once, by the first reader, and shared.
 type payloadCache struct {
 	mu       sync.Mutex // guards the fields below
@@ -111,7 +114,11 @@ func (c *payloadCache) docEntry(gen uint64, k docKey) *docEntry {
 // newer generation.
 func (r *Registry) payload(kind docKind, name string, json, gz bool) []byte {
 	gen := r.gen.Load()
-	p := r.cache.payloadEntry(gen, payloadKey{kind, name, json, gz})
+	var trim uint64
+	if kind == docDelta {
+		trim = r.trims.Load()
+	}
+	p := r.cache.payloadEntry(gen, payloadKey{kind, name, json, gz, trim})
 	p.once.Do(func() {
 		if gz {
 			plain := r.payload(kind, name, json, false)
@@ -120,7 +127,7 @@ func (r *Registry) payload(kind docKind, name string, json, gz bool) []byte {
 			}
 			return
 		}
-		doc := r.document(gen, kind, name)
+		doc := r.document(gen, trim, kind, name)
 		if doc == nil {
 			return
 		}
@@ -158,8 +165,8 @@ func gzipBytes(b []byte) []byte {
 
 // document returns the registry document of one kind, built once per
 // generation and shared by its JSON and XML encodings.
-func (r *Registry) document(gen uint64, kind docKind, name string) *eureka.Applications {
-	d := r.cache.docEntry(gen, docKey{kind, name})
+func (r *Registry) document(gen, trim uint64, kind docKind, name string) *eureka.Applications {
+	d := r.cache.docEntry(gen, docKey{kind, name, trim})
 	d.once.Do(func() { d.doc = r.buildDocument(kind, name) })
 	return d.doc
 }
@@ -276,7 +283,7 @@ func (r *Registry) deltaLocked() *eureka.Applications {
 
 // Applications returns the full registry as a document (a decorated copy).
 func (r *Registry) Applications() *eureka.Applications {
-	return r.document(r.gen.Load(), docFull, "")
+	return r.document(r.gen.Load(), 0, docFull, "")
 }
 
 // wantsJSON applies Eureka's negotiation: JSON iff Accept mentions json.
