@@ -48,7 +48,7 @@ func (b *builder) filter(d *Def, rt *Route) (filter.Filter, error) {
 	a := func(i int, name string) (string, error) { return need(d, i, name) }
 	opt := func(i int, name, def string) string { return optional(d, i, name, def) }
 	switch d.Name {
-	case "AddRequestHeader", "SetRequestHeader", "AddRequestParameter", "SetResponseHeader":
+	case "AddRequestHeader", "SetRequestHeader", "AddRequestParameter", "SetResponseHeader", "AddResponseHeader":
 		n, err := a(0, "name")
 		if err != nil {
 			return nil, err
@@ -64,22 +64,14 @@ func (b *builder) filter(d *Def, rt *Route) (filter.Filter, error) {
 			return filter.SetRequestHeader(n, v)
 		case "AddRequestParameter":
 			return filter.AddRequestParameter(n, v)
+		case "AddResponseHeader":
+			override, err := parseBool("override", opt(2, "override", "true"))
+			if err != nil {
+				return nil, err
+			}
+			return filter.AddResponseHeader(n, v, override)
 		}
 		return filter.SetResponseHeader(n, v)
-	case "AddResponseHeader":
-		n, err := a(0, "name")
-		if err != nil {
-			return nil, err
-		}
-		v, err := a(1, "value")
-		if err != nil {
-			return nil, err
-		}
-		override, err := parseBool("override", opt(2, "override", "true"))
-		if err != nil {
-			return nil, err
-		}
-		return filter.AddResponseHeader(n, v, override)
 	case "AddRequestHeadersIfNotPresent":
 		return filter.AddRequestHeadersIfNotPresent(d.list(0, "keyValues")...)
 	case "RemoveRequestHeader", "RemoveResponseHeader", "RemoveRequestParameter":
