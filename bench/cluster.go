@@ -364,7 +364,12 @@ func converge(ctx context.Context, hc *http.Client, bases []string, want int, ti
 
 // countInstances returns how many instances the registry at base holds.
 func countInstances(ctx context.Context, hc *http.Client, base string) (int, error) {
-	b, err := do(ctx, hc, http.MethodGet, base+"/eureka/apps", nil, http.StatusOK)
+	return countDoc(ctx, hc, base+"/eureka/apps")
+}
+
+// countDoc returns how many instances the registry document at url holds.
+func countDoc(ctx context.Context, hc *http.Client, url string) (int, error) {
+	b, err := do(ctx, hc, http.MethodGet, url, nil, http.StatusOK)
 	if err != nil {
 		return 0, err
 	}

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/switchboard-dev/switchboard/eureka"
 )
 
 // Registry suite settings that are not flags.
@@ -573,17 +571,5 @@ func docSize(dir, name string) int64 {
 
 // deltaCount returns how many instances the registry's delta holds.
 func deltaCount(ctx context.Context, hc *http.Client, base string) (int, error) {
-	b, err := do(ctx, hc, http.MethodGet, base+"/eureka/apps/delta", nil, http.StatusOK)
-	if err != nil {
-		return 0, err
-	}
-	apps, err := eureka.DecodeApplicationsJSON(b)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, a := range apps.Applications {
-		n += len(a.Instances)
-	}
-	return n, nil
+	return countDoc(ctx, hc, base+"/eureka/apps/delta")
 }

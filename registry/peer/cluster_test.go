@@ -291,17 +291,29 @@ func (f *fleet) registerMany(t *testing.T, count int, between func(i int)) {
 	}
 }
 
-func TestClusterConverges(t *testing.T) {
-	t.Parallel()
+// startCluster starts three peered registries and a fleet that heartbeats
+// until the test ends.
+func startCluster(t *testing.T) ([]*node, *fleet) {
 	nodes := newNodes(t, 3)
 	for _, n := range nodes {
 		n.start(t)
 	}
 	f := newFleet(nodes)
+	f.beatUntilCleanup(t)
+	return nodes, f
+}
+
+// beatUntilCleanup runs the fleet's heartbeats until the test ends.
+func (f *fleet) beatUntilCleanup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { f.heartbeat(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func TestClusterConverges(t *testing.T) {
+	t.Parallel()
+	nodes, f := startCluster(t)
 
 	f.registerMany(t, 1000, nil)
 	testenv.Eventually(t, 30*time.Second, func() error { return converged(nodes, f.snapshot()) })
@@ -309,15 +321,7 @@ func TestClusterConverges(t *testing.T) {
 
 func TestClusterSurvivesKill(t *testing.T) {
 	t.Parallel()
-	nodes := newNodes(t, 3)
-	for _, n := range nodes {
-		n.start(t)
-	}
-	f := newFleet(nodes)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { f.heartbeat(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	nodes, f := startCluster(t)
 
 	var killOnce sync.Once
 	f.registerMany(t, 600, func(i int) {
@@ -352,10 +356,7 @@ func TestClusterSplitHeals(t *testing.T) {
 		n.start(t)
 	}
 	f := newFleet(nodes)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { f.heartbeat(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	f.beatUntilCleanup(t)
 
 	f.registerMany(t, 300, nil)
 	testenv.Eventually(t, 20*time.Second, func() error { return converged(nodes, f.snapshot()) })
@@ -439,10 +440,7 @@ backend registries
 	testenv.Eventually(t, 10*time.Second, func() error { _, err := fetch(url); return err })
 
 	f := newFleet([]*node{{url: url}})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { f.heartbeat(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	f.beatUntilCleanup(t)
 
 	var fails []error
 	for i := range 300 {
