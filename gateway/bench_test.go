@@ -47,7 +47,7 @@ spring.cloud.gateway.routes:
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer g.tr.CloseIdleConnections()
+			defer g.closeIdle()
 			req := httptest.NewRequest("GET", "/api/items", nil)
 			req.RemoteAddr = "127.0.0.1:40000"
 			w := &benchWriter{h: http.Header{}}

@@ -50,6 +50,6 @@ resilience4j.circuitbreaker.instances.cb.slidingWindowSize: 5
 		if err != nil {
 			t.Fatalf("Bind accepted a configuration New refused: %v", err)
 		}
-		g.tr.CloseIdleConnections()
+		g.closeIdle()
 	})
 }

@@ -31,7 +31,8 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics
 	reg     Registry
-	tr      *http.Transport
+	tr      *http.Transport // TLS upstreams and upgrades
+	up      *upstreams      // plain-http upstreams
 	pool    *bufferPool
 
 	localLim *filter.LocalLimiter
@@ -67,6 +68,7 @@ func New(cfg *Config, opts ...Option) (*Gateway, error) {
 		o(g)
 	}
 	g.tr = newTransport(cfg.HTTPClient)
+	g.up = newUpstreams(cfg.HTTPClient)
 	g.metrics = newMetrics(g)
 	g.localLim = filter.NewLocalLimiter(0)
 	if cfg.Redis.Addr != "" {
@@ -151,6 +153,12 @@ func (g *Gateway) refreshDiscovered() {
 		return
 	}
 	g.install(t)
+}
+
+// closeIdle closes the idle upstream connections of both clients.
+func (g *Gateway) closeIdle() {
+	g.tr.CloseIdleConnections()
+	g.up.closeIdle(false)
 }
 
 // Metrics returns the gateway's Prometheus registry.

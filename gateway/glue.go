@@ -18,7 +18,7 @@ func contextWith(ctx context.Context, k ctxKey, v any) context.Context {
 // proxy returns the proxy every route of the table being built shares.
 func (b *builder) proxy() *proxy {
 	if b.prox == nil {
-		b.prox = newProxy(b.g.tr, b.g.reg, pickerFor(b.cfg), b.cfg.TrustedProxies, b.cfg.HTTPClient, b.g.pool)
+		b.prox = newProxy(b.g.tr, b.g.up, b.g.reg, pickerFor(b.cfg), b.cfg.TrustedProxies, b.cfg.HTTPClient, b.g.pool)
 	}
 	return b.prox
 }

@@ -53,7 +53,7 @@ func newGateway(t testing.TB, text string, opts ...Option) *Gateway {
 	if err != nil {
 		t.Fatalf("New:\n%v", err)
 	}
-	t.Cleanup(g.tr.CloseIdleConnections)
+	t.Cleanup(g.closeIdle)
 	return g
 }
 

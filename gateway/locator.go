@@ -80,6 +80,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			g.redis.Close()
 		}
 		g.tr.CloseIdleConnections()
+		g.up.closeIdle(true)
 	}()
 	if g.reg == nil {
 		<-ctx.Done()

@@ -158,14 +158,16 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 // proxy is the last handler of every proxied route.
 type proxy struct {
 	rp      *httputil.ReverseProxy
+	up      *upstreams // the lean path for plain-http upstreams; nil: always rp
+	pool    *bufferPool
 	reg     Registry
 	pick    discovery.Picker
 	trusted []netip.Prefix
 	client  HTTPClientConfig
 }
 
-func newProxy(tr http.RoundTripper, reg Registry, pick discovery.Picker, trusted []netip.Prefix, client HTTPClientConfig, pool *bufferPool) *proxy {
-	p := &proxy{reg: reg, pick: pick, trusted: trusted, client: client}
+func newProxy(tr http.RoundTripper, up *upstreams, reg Registry, pick discovery.Picker, trusted []netip.Prefix, client HTTPClientConfig, pool *bufferPool) *proxy {
+	p := &proxy{up: up, pool: pool, reg: reg, pick: pick, trusted: trusted, client: client}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    tr,
@@ -200,13 +202,18 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 			}
 			target = instanceURL(in)
 		}
-		ctx := context.WithValue(r.Context(), targetKey, target)
-		if rt.ConnectTimeout > 0 {
-			ctx = context.WithValue(ctx, connectTimeoutKey, rt.ConnectTimeout)
-		}
 		timeout := p.client.ResponseTimeout
 		if rt.ResponseTimeout != 0 {
 			timeout = rt.ResponseTimeout
+		}
+		if p.up != nil && target.Scheme == "http" && !isUpgrade(r) {
+			x := exchange{p: p, w: w, r: r, host: target.Host, timeout: timeout, connect: rt.ConnectTimeout}
+			x.serve()
+			return
+		}
+		ctx := context.WithValue(r.Context(), targetKey, target)
+		if rt.ConnectTimeout > 0 {
+			ctx = context.WithValue(ctx, connectTimeoutKey, rt.ConnectTimeout)
 		}
 		if timeout > 0 {
 			var stop func() bool
@@ -215,6 +222,12 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 		}
 		p.rp.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// isUpgrade reports a request to switch protocols (a websocket, h2c), which
+// the ReverseProxy path carries.
+func isUpgrade(r *http.Request) bool {
+	return r.Header["Upgrade"] != nil
 }
 
 // untried leaves out the instances a retried request already tried, unless
