@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -267,7 +268,22 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.HistogramVec
 	reloads  *prometheus.CounterVec
+
+	// observers caches the request histogram's children by label values,
+	// copied on write: resolving five labels, one of them a formatted
+	// status code, on every request cost more than observing.
+	observers atomic.Pointer[map[observerKey]prometheus.Observer]
+	obsMu     sync.Mutex
 }
+
+type observerKey struct {
+	route, uri, method string
+	code               int
+}
+
+// maxObservers bounds the cache; label sets beyond it are resolved per
+// request, as before.
+const maxObservers = 4096
 
 func newMetrics(g *Gateway) *metrics {
 	m := &metrics{
@@ -293,11 +309,35 @@ func newMetrics(g *Gateway) *metrics {
 }
 
 func (m *metrics) observe(rt *Route, method string, code int, d time.Duration) {
-	id, uri := "", ""
+	k := observerKey{method: method, code: code}
 	if rt != nil {
-		id, uri = rt.ID, rt.URI
+		k.route, k.uri = rt.ID, rt.URI
 	}
-	m.requests.WithLabelValues(id, uri, method, strconv.Itoa(code), outcome(code)).Observe(d.Seconds())
+	if cache := m.observers.Load(); cache != nil {
+		if o, ok := (*cache)[k]; ok {
+			o.Observe(d.Seconds())
+			return
+		}
+	}
+	m.observer(k).Observe(d.Seconds())
+}
+
+// observer resolves k's histogram and caches it.
+func (m *metrics) observer(k observerKey) prometheus.Observer {
+	o := m.requests.WithLabelValues(k.route, k.uri, k.method, strconv.Itoa(k.code), outcome(k.code))
+	m.obsMu.Lock()
+	defer m.obsMu.Unlock()
+	var old map[observerKey]prometheus.Observer
+	if p := m.observers.Load(); p != nil {
+		old = *p
+	}
+	if len(old) < maxObservers {
+		next := make(map[observerKey]prometheus.Observer, len(old)+1)
+		maps.Copy(next, old)
+		next[k] = o
+		m.observers.Store(&next)
+	}
+	return o
 }
 
 // outcome is Spring's status series name.

@@ -207,8 +207,7 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 			timeout = rt.ResponseTimeout
 		}
 		if p.up != nil && target.Scheme == "http" && !isUpgrade(r) {
-			x := exchange{p: p, w: w, r: r, host: target.Host, timeout: timeout, connect: rt.ConnectTimeout}
-			x.serve()
+			p.proxyHTTP(w, r, target.Host, timeout, rt.ConnectTimeout)
 			return
 		}
 		ctx := context.WithValue(r.Context(), targetKey, target)

@@ -62,8 +62,9 @@ type upConn struct {
 	net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	head   []byte // the response head being read, reused
-	idleAt time.Time
+	head     []byte    // the response head being read, reused
+	deadline time.Time // the socket's deadline, zero for none
+	idleAt   time.Time
 }
 
 func (u *upstreams) pool(addr string) *hostPool {
@@ -166,7 +167,7 @@ func (p *hostPool) dial(ctx context.Context, timeout time.Duration) (*upConn, er
 	return &upConn{Conn: c, br: bufio.NewReaderSize(c, 8<<10), bw: bufio.NewWriterSize(c, 8<<10)}, nil
 }
 
-// exchange is one proxied request on the lean path.
+// exchange is one proxied request on the lean path. Exchanges are pooled.
 type exchange struct {
 	p       *proxy
 	w       http.ResponseWriter
@@ -174,6 +175,36 @@ type exchange struct {
 	host    string // the upstream's host:port
 	timeout time.Duration
 	connect time.Duration
+
+	cur      atomic.Pointer[upConn] // the connection in use, for cancelIO
+	cancelIO func()                 // x.interrupt, bound once
+	running  bool                   // cancelIO may still be running: do not reuse x
+}
+
+var exchanges = sync.Pool{New: func() any {
+	x := &exchange{}
+	x.cancelIO = x.interrupt
+	return x
+}}
+
+// proxyHTTP proxies r to host on the lean path.
+func (p *proxy) proxyHTTP(w http.ResponseWriter, r *http.Request, host string, timeout, connect time.Duration) {
+	x := exchanges.Get().(*exchange)
+	x.p, x.w, x.r, x.host, x.timeout, x.connect = p, w, r, host, timeout, connect
+	x.serve()
+	if x.running {
+		return // the cancellation callback may still hold x
+	}
+	x.p, x.w, x.r = nil, nil, nil
+	x.cur.Store(nil)
+	exchanges.Put(x)
+}
+
+// interrupt unblocks the exchange's I/O when its client has gone.
+func (x *exchange) interrupt() {
+	if c := x.cur.Load(); c != nil {
+		c.SetDeadline(aLongTimeAgo)
+	}
 }
 
 // errUpstreamHead marks a malformed response head from the upstream.
@@ -187,19 +218,15 @@ func (x *exchange) serve() {
 	pool := x.p.up.pool(x.host)
 	ctx := x.r.Context()
 	// A client that goes away takes the upstream request with it.
-	var cur atomic.Pointer[upConn]
-	stop := context.AfterFunc(ctx, func() {
-		if c := cur.Load(); c != nil {
-			c.SetDeadline(aLongTimeAgo)
+	stop := context.AfterFunc(ctx, x.cancelIO)
+	stopped := false
+	defer func() {
+		if !stopped && !stop() {
+			x.running = true
 		}
-	})
-	defer stop()
+	}()
 
 	now := time.Now()
-	var deadline time.Time
-	if x.timeout > 0 {
-		deadline = now.Add(x.timeout)
-	}
 	c := pool.get(now)
 	for {
 		reused := c != nil
@@ -210,13 +237,13 @@ func (x *exchange) serve() {
 				return
 			}
 		}
-		cur.Store(c)
+		x.cur.Store(c)
 		if ctx.Err() != nil {
 			c.Close()
 			x.fail(ctx.Err())
 			return
 		}
-		c.SetDeadline(deadline)
+		c.armDeadline(now, x.timeout)
 		err := x.writeRequest(c)
 		var h head
 		if err == nil {
@@ -231,7 +258,6 @@ func (x *exchange) serve() {
 			x.fail(err)
 			return
 		}
-		c.SetDeadline(time.Time{})
 		complete, reusable := x.copyBody(c, h)
 		switch {
 		case !complete:
@@ -239,12 +265,45 @@ func (x *exchange) serve() {
 			if ctx.Err() == nil {
 				panic(http.ErrAbortHandler)
 			}
-		case reusable && h.keep && stop():
-			pool.put(c, time.Now())
+		case reusable && h.keep:
+			stopped = true
+			if stop() {
+				pool.put(c, time.Now())
+				return
+			}
+			x.running = true // the client left just now: the deadline is spoilt
+			c.Close()
 		default:
 			c.Close()
 		}
 		return
+	}
+}
+
+// armDeadline bounds the request's write and the wait for the response
+// head by d from now (the response timeout). Moving a socket deadline
+// updates a runtime timer, so a deadline left by the connection's previous
+// request is kept when it falls at most d/64 after the one wanted: the
+// timeout may fire up to 1.6 % late, never early.
+func (c *upConn) armDeadline(now time.Time, d time.Duration) {
+	if d <= 0 {
+		c.clearDeadline()
+		return
+	}
+	want := now.Add(d)
+	if !c.deadline.Before(want) && c.deadline.Sub(want) <= d/64 {
+		return
+	}
+	c.deadline = want.Add(d / 64)
+	c.SetDeadline(c.deadline)
+}
+
+// clearDeadline lifts the response timeout before the body streams: it
+// covers the wait for the head only, as in Spring.
+func (c *upConn) clearDeadline() {
+	if !c.deadline.IsZero() {
+		c.deadline = time.Time{}
+		c.SetDeadline(time.Time{})
 	}
 }
 
@@ -605,6 +664,9 @@ func (x *exchange) readOneHead(c *upConn) (head, error) {
 		return h, nil // an interim response: its headers are not the response's
 	}
 	hdr := x.w.Header()
+	// One backing array for the values, each slice capped at its one
+	// element so an append elsewhere copies rather than overwrites.
+	vals := make([]string, 0, strings.Count(rest, "\n"))
 	var connection []string
 	for rest != "" {
 		var line string
@@ -641,7 +703,12 @@ func (x *exchange) readOneHead(c *upConn) (head, error) {
 				continue
 			}
 		}
-		hdr[k] = append(hdr[k], v)
+		if prev, ok := hdr[k]; ok {
+			hdr[k] = append(prev, v)
+			continue
+		}
+		vals = append(vals, v)
+		hdr[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	if len(connection) > 0 {
 		if hasToken(connection, "close") {
@@ -696,15 +763,20 @@ func (x *exchange) copyBody(c *upConn, h head) (complete, reusable bool) {
 		return true, true
 	case h.length >= 0:
 		w.WriteHeader(h.code)
+		if int64(c.br.Buffered()) < h.length {
+			c.clearDeadline()
+		}
 		ok := copyN(w, c.br, h.length)
 		return ok, ok
 	case h.chunked:
 		w.WriteHeader(h.code)
+		c.clearDeadline()
 		ok := x.copyChunked(c)
 		return ok, ok
 	}
 	// Delimited by the upstream closing the connection.
 	w.WriteHeader(h.code)
+	c.clearDeadline()
 	rc := http.NewResponseController(w)
 	buf := x.p.pool.Get()
 	defer x.p.pool.Put(buf)

@@ -344,3 +344,41 @@ spring.cloud.gateway.httpclient.pool.max-idle-per-host: 2
 		}
 	}
 }
+
+// TestUpstreamTimeoutOnReusedConnection: the response timeout holds on a
+// pooled connection as on a new one, and the body of a slow stream is not
+// cut by it once the head has come.
+func TestUpstreamTimeoutOnReusedConnection(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	be := startRawBackend(t, func(_ *http.Request, c net.Conn) bool {
+		switch n.Add(1) {
+		case 1: // quick
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return true
+		case 2: // a head at once, then a body slower than the timeout
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nsl")
+			time.Sleep(400 * time.Millisecond)
+			io.WriteString(c, "ow")
+			return true
+		}
+		io.Copy(io.Discard, c) // never answers
+		return false
+	})
+	gw := startGateway(t, routeTo(be.addr)+`
+spring.cloud.gateway.httpclient.response-timeout: 200ms
+`)
+	c := &http.Client{Timeout: 10 * time.Second}
+	if code, body, _ := get(t, c, gw.URL+"/quick"); code != 200 || body != "ok" {
+		t.Fatalf("first request: %d %q", code, body)
+	}
+	if code, body, _ := get(t, c, gw.URL+"/slow-body"); code != 200 || body != "slow" {
+		t.Fatalf("slow body after a quick head: %d %q, want 200 slow (the timeout covers the head only)", code, body)
+	}
+	if code, _, _ := get(t, c, gw.URL+"/hang"); code != http.StatusGatewayTimeout {
+		t.Fatalf("hung upstream on a reused connection: %d, want 504", code)
+	}
+	if be.accepts.Load() != 1 {
+		t.Errorf("the backend accepted %d connections, want the three requests on one", be.accepts.Load())
+	}
+}
