@@ -60,8 +60,8 @@ type hostPool struct {
 // upConn is one connection to an upstream with its buffers.
 type upConn struct {
 	net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	br       *bufio.Reader
+	bw       *bufio.Writer
 	head     []byte    // the response head being read, reused
 	deadline time.Time // the socket's deadline, zero for none
 	idleAt   time.Time
