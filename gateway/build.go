@@ -75,6 +75,7 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 			continue
 		}
 		if rt := b.route(rd); rt != nil {
+			rt.keys = keysOf(rd.Predicates)
 			t.routes = append(t.routes, rt)
 			t.byID[rt.ID] = rt
 		}
@@ -82,6 +83,7 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 	if cfg.Locator.Enabled && g.reg != nil {
 		for _, rt := range b.discoveryRoutes() {
 			if t.byID[rt.ID] == nil {
+				rt.keys = locatorKeys(rt)
 				t.routes = append(t.routes, rt)
 				t.byID[rt.ID] = rt
 			}
@@ -95,6 +97,7 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 	}
 	t.cfg, t.breakers = cfg, b.brk
 	sortRoutes(t.routes)
+	t.index = newRouteIndex(t.routes)
 	if b.weights.Len() > 0 {
 		t.weights = b.weights
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard-dev/switchboard/gateway/filter"
@@ -28,6 +29,7 @@ type Route struct {
 	ResponseTimeout time.Duration // 0: none for this route
 
 	predicates []predicate.Predicate
+	keys       indexKeys             // what the route index files the route under
 	vars       []predicate.Extractor // URI template variables, for filters that use them
 	handler    http.Handler          // filters, then the proxy
 
@@ -82,6 +84,7 @@ func chain(filters []orderedFilter, h http.Handler) http.Handler {
 // table is an immutable route table, swapped whole on reload.
 type table struct {
 	routes  []*Route // sorted by Order, then configuration order
+	index   routeIndex
 	weights *predicate.WeightGroups
 	byID    map[string]*Route
 
@@ -90,13 +93,272 @@ type table struct {
 }
 
 // match returns the first route whose predicates all accept r, or nil.
+//
+// The index hands out, in table order, only the routes that can match r's
+// first path segment or host, and every route it cannot rule out; those are
+// the only routes that could have won a walk over the whole table, so the
+// result is the same. Match does not allocate.
 func (t *table) match(r *http.Request) *Route {
-	for _, rt := range t.routes {
-		if rt.matches(r) {
+	ix := &t.index
+	if ix.segments == nil && ix.hosts == nil {
+		for _, rt := range t.routes {
+			if rt.matches(r) {
+				return rt
+			}
+		}
+		return nil
+	}
+	a, b, c := ix.rest, ix.segmentRoutes(r), ix.hostRoutes(r)
+	for {
+		// Take the lowest index at the head of the three lists. A route is in
+		// one list only, so the heads never tie.
+		var i int32
+		switch {
+		case len(a) > 0 && (len(b) == 0 || a[0] < b[0]) && (len(c) == 0 || a[0] < c[0]):
+			i, a = a[0], a[1:]
+		case len(b) > 0 && (len(c) == 0 || b[0] < c[0]):
+			i, b = b[0], b[1:]
+		case len(c) > 0:
+			i, c = c[0], c[1:]
+		default:
+			return nil
+		}
+		if rt := t.routes[i]; rt.matches(r) {
 			return rt
 		}
 	}
-	return nil
+}
+
+// routeIndex files a table's routes under what their predicates demand of
+// a request, so that with 10,000 routes /svc0/** ... /svc9999/** a request
+// tries the one route filed under its first segment rather than all of
+// them. Each list holds positions in the table, ascending. It is built with
+// the table and read-only after.
+type routeIndex struct {
+	segments map[string][]int32 // first path segment -> routes whose Path patterns all start with it
+	hosts    map[string][]int32 // lower-case Host -> routes that name it literally and have no such Path
+	rest     []int32            // every other route: the index cannot rule them out
+}
+
+// newRouteIndex indexes routes, which are in table order. It leaves the
+// index empty (match walks the table) when it would not narrow anything.
+func newRouteIndex(routes []*Route) routeIndex {
+	var ix routeIndex
+	for i, rt := range routes {
+		var m *map[string][]int32
+		switch rt.keys.by {
+		case bySegment:
+			m = &ix.segments
+		case byHost:
+			m = &ix.hosts
+		default:
+			ix.rest = append(ix.rest, int32(i))
+			continue
+		}
+		if *m == nil {
+			*m = make(map[string][]int32)
+		}
+		for _, k := range rt.keys.keys {
+			(*m)[k] = append((*m)[k], int32(i))
+		}
+	}
+	return ix
+}
+
+// segmentRoutes returns the routes filed under r's first path segment.
+func (ix *routeIndex) segmentRoutes(r *http.Request) []int32 {
+	if ix.segments == nil {
+		return nil
+	}
+	seg, ok := firstSegment(predicate.RequestPath(r))
+	if !ok {
+		return nil
+	}
+	return ix.segments[seg]
+}
+
+// hostRoutes returns the routes filed under r's Host, which like the Host
+// predicate it compares ignoring the case of ASCII letters.
+func (ix *routeIndex) hostRoutes(r *http.Request) []int32 {
+	host := r.Host
+	if ix.hosts == nil || len(host) > maxIndexedHost { // no key is longer
+		return nil
+	}
+	upper := false
+	for i := 0; i < len(host); i++ {
+		if 'A' <= host[i] && host[i] <= 'Z' {
+			upper = true
+			break
+		}
+	}
+	if !upper {
+		return ix.hosts[host]
+	}
+	var buf [maxIndexedHost]byte
+	b := buf[:len(host)]
+	for i := 0; i < len(host); i++ {
+		b[i] = lowerASCII(host[i])
+	}
+	return ix.hosts[string(b)] // the compiler does not copy b for a map lookup
+}
+
+// firstSegment returns the first segment of an escaped request path, the
+// text between its first and second '/', as the Path predicate reads it: an
+// empty path is "/", whose first segment is "". It returns false when the
+// path does not start with '/' (OPTIONS *), which no Path pattern matches.
+func firstSegment(path string) (string, bool) {
+	if path == "" {
+		return "", true
+	}
+	if path[0] != '/' {
+		return "", false
+	}
+	seg := path[1:]
+	if i := strings.IndexByte(seg, '/'); i >= 0 {
+		seg = seg[:i]
+	}
+	return seg, true
+}
+
+// indexBy says what a route is indexed by.
+type indexBy uint8
+
+const (
+	byNothing indexBy = iota // tried for every request
+	bySegment                // tried when the request's first path segment is a key
+	byHost                   // tried when the request's lower-case Host is a key
+)
+
+// indexKeys are what a route's predicates demand of every request it
+// matches, in a form the index can look up. The zero value demands
+// nothing.
+type indexKeys struct {
+	by   indexBy
+	keys []string
+}
+
+// maxIndexedHost is the longest Host the index files a route under: a DNS
+// name and a port fit, and the lookup lowers the request's Host on the stack.
+const maxIndexedHost = 255
+
+// keysOf works out a route's index keys from its predicate definitions,
+// which must have compiled. It reads the arguments as the Path and Host
+// cases of builder.predicate do; TestRouteIndexRandom checks that the two
+// agree. Predicates are ANDed, so any one Path predicate limits the first
+// segment, and several limit it to what they have in common. A Path
+// predicate counts only if every one of its patterns starts with a literal
+// segment; Host is used only when no Path predicate counts.
+func keysOf(defs []Def) indexKeys {
+	var segs, hosts []string
+	haveSegs, haveHosts := false, false
+	for i := range defs {
+		d := &defs[i]
+		switch d.Name {
+		case "Path":
+			if ks, ok := pathKeys(d.list(0, "patterns")); ok {
+				segs, haveSegs = intersect(segs, haveSegs, ks), true
+			}
+		case "Host":
+			if ks, ok := hostKeys(d.list(0, "patterns")); ok {
+				hosts, haveHosts = intersect(hosts, haveHosts, ks), true
+			}
+		}
+	}
+	switch {
+	case haveSegs:
+		return indexKeys{by: bySegment, keys: segs}
+	case haveHosts:
+		return indexKeys{by: byHost, keys: hosts}
+	}
+	return indexKeys{}
+}
+
+// locatorKeys works out the index keys of a discovery locator route from
+// its description, which is exactly the one pattern its single Path
+// predicate was compiled from: Path=/service/**.
+func locatorKeys(rt *Route) indexKeys {
+	if len(rt.predicates) != 1 || len(rt.PredicateDefs) != 1 {
+		return indexKeys{}
+	}
+	pattern, ok := strings.CutPrefix(rt.PredicateDefs[0], "Path=")
+	if !ok || !strings.HasPrefix(pattern, "/") {
+		return indexKeys{}
+	}
+	ks, ok := pathKeys([]string{pattern})
+	if !ok {
+		return indexKeys{}
+	}
+	return indexKeys{by: bySegment, keys: ks}
+}
+
+// pathKeys returns the literal first segments of Path patterns, or false
+// if one of them can match more than one first segment. A PathPattern
+// whose first segment holds none of '{', '}', '*' and '?' compiles it to a
+// literal that the request's segment must equal, byte for byte, escapes
+// and case included. An argument that is not a pattern must be the
+// shortcut's final true or false (matchTrailingSlash), which does not
+// change the first segment.
+func pathKeys(args []string) ([]string, bool) {
+	var keys []string
+	for _, p := range args {
+		if !strings.HasPrefix(p, "/") {
+			if b := strings.ToLower(p); b == "true" || b == "false" {
+				continue
+			}
+			return nil, false
+		}
+		seg := p[1:]
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg = seg[:i]
+		}
+		if strings.ContainsAny(seg, "{}*?") {
+			return nil, false
+		}
+		if !slices.Contains(keys, seg) {
+			keys = append(keys, seg)
+		}
+	}
+	return keys, len(keys) > 0
+}
+
+// hostKeys returns Host patterns in lower case, or false if one of them is
+// not a plain host name. A pattern with no '{', '}', '*' or '?' is all
+// literal labels and matches a Host that equals it but for the case of
+// ASCII letters; non-ASCII text is left out, since the pattern lowers it
+// and the request's Host does not.
+func hostKeys(patterns []string) ([]string, bool) {
+	var keys []string
+	for _, p := range patterns {
+		if p == "" || len(p) > maxIndexedHost || strings.ContainsAny(p, "{}*?") {
+			return nil, false
+		}
+		b := []byte(p)
+		for i, c := range b {
+			if c >= 0x80 {
+				return nil, false
+			}
+			b[i] = lowerASCII(c)
+		}
+		if k := string(b); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys, len(keys) > 0
+}
+
+// intersect returns next, or when have is set, the keys in both.
+func intersect(keys []string, have bool, next []string) []string {
+	if !have {
+		return next
+	}
+	return slices.DeleteFunc(keys, func(k string) bool { return !slices.Contains(next, k) })
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func sortRoutes(routes []*Route) {
