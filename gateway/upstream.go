@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -33,16 +34,19 @@ type upstreams struct {
 	cfg    HTTPClientConfig
 	dialer net.Dialer
 
-	mu    sync.Mutex
-	hosts map[string]*hostPool
+	// hosts maps host:port to its pool. Read on every request, written
+	// when a new upstream appears: copied on write, so reads take no lock.
+	hosts atomic.Pointer[map[string]*hostPool]
+	mu    sync.Mutex // serializes writers of hosts
 }
 
 func newUpstreams(c HTTPClientConfig) *upstreams {
-	return &upstreams{
+	u := &upstreams{
 		cfg:    c,
 		dialer: net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second},
-		hosts:  make(map[string]*hostPool),
 	}
+	u.hosts.Store(&map[string]*hostPool{})
+	return u
 }
 
 // hostPool keeps the idle connections to one host:port, most recently used
@@ -51,10 +55,11 @@ type hostPool struct {
 	up   *upstreams
 	addr string
 
-	mu     sync.Mutex
-	idle   []*upConn
-	sweep  *time.Timer // closes connections idle longer than IdleTimeout
-	closed bool
+	mu      sync.Mutex
+	idle    []*upConn
+	sweep   *time.Timer // closes connections idle longer than IdleTimeout
+	closed  bool        // the gateway is stopping
+	retired bool        // no longer in upstreams.hosts: keeps nothing
 }
 
 // upConn is one connection to an upstream with its buffers.
@@ -68,13 +73,19 @@ type upConn struct {
 }
 
 func (u *upstreams) pool(addr string) *hostPool {
+	if p := (*u.hosts.Load())[addr]; p != nil {
+		return p
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	p := u.hosts[addr]
-	if p == nil {
-		p = &hostPool{up: u, addr: addr}
-		u.hosts[addr] = p
+	hosts := *u.hosts.Load()
+	if p := hosts[addr]; p != nil {
+		return p
 	}
+	p := &hostPool{up: u, addr: addr}
+	next := maps.Clone(hosts)
+	next[addr] = p
+	u.hosts.Store(&next)
 	return p
 }
 
@@ -98,7 +109,7 @@ func (p *hostPool) get(now time.Time) *upConn {
 func (p *hostPool) put(c *upConn, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || len(p.idle) >= max(p.up.cfg.MaxIdleConnsPerHost, 1) {
+	if p.closed || p.retired || len(p.idle) >= max(p.up.cfg.MaxIdleConnsPerHost, 1) {
 		c.Close()
 		return
 	}
@@ -110,8 +121,30 @@ func (p *hostPool) put(c *upConn, now time.Time) {
 }
 
 // expire closes the connections that have been idle too long, and runs
-// again while any are left.
+// again while any are left. A pool left empty is retired, so the pools of
+// instances long gone do not pile up.
 func (p *hostPool) expire() {
+	if p.prune() {
+		p.up.retire(p)
+	}
+}
+
+// retire forgets p; the next request to its address makes a new pool.
+func (u *upstreams) retire(p *hostPool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	hosts := *u.hosts.Load()
+	if hosts[p.addr] != p {
+		return
+	}
+	next := maps.Clone(hosts)
+	delete(next, p.addr)
+	u.hosts.Store(&next)
+}
+
+// prune closes the connections idle too long and reports whether the pool
+// is now empty and retired.
+func (p *hostPool) prune() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d := p.up.cfg.IdleTimeout
@@ -127,9 +160,14 @@ func (p *hostPool) expire() {
 	clear(p.idle[len(keep):])
 	p.idle = keep
 	p.sweep = nil
-	if len(p.idle) > 0 && !p.closed {
+	if len(p.idle) == 0 {
+		p.retired = true
+		return true
+	}
+	if !p.closed {
 		p.sweep = time.AfterFunc(d, p.expire)
 	}
+	return false
 }
 
 // closeIdle closes every idle connection; with stop, the pools also close
@@ -137,7 +175,7 @@ func (p *hostPool) expire() {
 func (u *upstreams) closeIdle(stop bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for _, p := range u.hosts {
+	for _, p := range *u.hosts.Load() {
 		p.mu.Lock()
 		for _, c := range p.idle {
 			c.Close()

@@ -299,6 +299,12 @@ spring.cloud.gateway.httpclient.pool.max-idle-time: 50ms
 	case <-time.After(10 * time.Second):
 		t.Fatal("the idle upstream connection was still open 10 s after a 50 ms max-idle-time")
 	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(*gw.up.hosts.Load()); n != 0 {
+			return fmt.Errorf("%d upstream pools kept with no connection in them", n)
+		}
+		return nil
+	})
 	if code, _, _ := get(t, nil, gw.URL+"/x"); code != 200 {
 		t.Fatalf("after the idle connection closed: status %d", code)
 	}
