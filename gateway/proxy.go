@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -164,6 +166,9 @@ type proxy struct {
 	pick    discovery.Picker
 	trusted []netip.Prefix
 	client  HTTPClientConfig
+
+	urls   atomic.Pointer[map[*eureka.Instance]*url.URL] // see instanceURL
+	urlsMu sync.Mutex
 }
 
 func newProxy(tr http.RoundTripper, up *upstreams, reg Registry, pick discovery.Picker, trusted []netip.Prefix, client HTTPClientConfig, pool *bufferPool) *proxy {
@@ -200,7 +205,7 @@ func (p *proxy) routeHandler(rt *Route) http.Handler {
 			if lo, ok := p.pick.(*discovery.LeastOutstanding); ok {
 				defer lo.Start(in)()
 			}
-			target = instanceURL(in)
+			target = p.instanceURL(in)
 		}
 		timeout := p.client.ResponseTimeout
 		if rt.ResponseTimeout != 0 {
@@ -244,6 +249,31 @@ func untried(insts []*eureka.Instance, tried []string) []*eureka.Instance {
 	}
 	return out
 }
+
+// instanceURL returns instanceURL(in), remembered per instance: the
+// registry's instances are immutable, a changed one is a new pointer.
+func (p *proxy) instanceURL(in *eureka.Instance) *url.URL {
+	if m := p.urls.Load(); m != nil {
+		if u := (*m)[in]; u != nil {
+			return u
+		}
+	}
+	u := instanceURL(in)
+	p.urlsMu.Lock()
+	defer p.urlsMu.Unlock()
+	var next map[*eureka.Instance]*url.URL
+	if m := p.urls.Load(); m != nil && len(*m) < maxCachedInstances {
+		next = maps.Clone(*m)
+	} else {
+		next = make(map[*eureka.Instance]*url.URL) // start over rather than keep the departed
+	}
+	next[in] = u
+	p.urls.Store(&next)
+	return u
+}
+
+// maxCachedInstances bounds the instance URL cache.
+const maxCachedInstances = 4096
 
 // instanceURL is where an instance listens: https on its secure port when
 // that is enabled, else http on its port.
