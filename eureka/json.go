@@ -128,11 +128,7 @@ func AppendApplicationJSON(b []byte, app *Application) []byte {
 // [] when empty, and applications without instances are left out, as Eureka
 // leaves them out.
 func AppendApplicationsJSON(b []byte, apps *Applications) []byte {
-	b = append(b, `{"applications":{"versions__delta":"`...)
-	b = strconv.AppendInt(b, apps.VersionsDelta, 10)
-	b = append(b, `","apps__hashcode":`...)
-	b = appendJSONString(b, apps.AppsHashcode)
-	b = append(b, `,"application":[`...)
+	b = appendApplicationsJSONHead(b, apps.VersionsDelta, apps.AppsHashcode)
 	first := true
 	for _, app := range apps.Applications {
 		if !hasInstances(app) {
@@ -144,8 +140,20 @@ func AppendApplicationsJSON(b []byte, apps *Applications) []byte {
 		first = false
 		b = appendApplicationJSON(b, app)
 	}
-	return append(b, "]}}"...)
+	return append(b, applicationsJSONTail...)
 }
+
+// appendApplicationsJSONHead appends a registry document up to its first
+// application; applicationsJSONTail ends it.
+func appendApplicationsJSONHead(b []byte, versionsDelta int64, hash string) []byte {
+	b = append(b, `{"applications":{"versions__delta":"`...)
+	b = strconv.AppendInt(b, versionsDelta, 10)
+	b = append(b, `","apps__hashcode":`...)
+	b = appendJSONString(b, hash)
+	return append(b, `,"application":[`...)
+}
+
+const applicationsJSONTail = "]}}"
 
 // appendApplicationJSON appends app's bare object, {"name":...,"instance":[...]}.
 func appendApplicationJSON(b []byte, app *Application) []byte {

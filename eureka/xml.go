@@ -46,16 +46,24 @@ func AppendApplicationXML(b []byte, app *Application) []byte {
 // when the hash is empty) and one <application> element per application that
 // has instances. Instances are written as AppendInstanceXML writes them.
 func AppendApplicationsXML(b []byte, apps *Applications) []byte {
-	b = append(b, "<applications>\n"...)
-	b = appendXMLInt(b, 1, "versions__delta", apps.VersionsDelta)
-	b = appendXMLElem(b, 1, "apps__hashcode", apps.AppsHashcode)
+	b = appendApplicationsXMLHead(b, apps.VersionsDelta, apps.AppsHashcode)
 	for _, app := range apps.Applications {
 		if hasInstances(app) {
 			b = appendApplicationXML(b, app, 1)
 		}
 	}
-	return append(b, "</applications>\n"...)
+	return append(b, applicationsXMLTail...)
 }
+
+// appendApplicationsXMLHead appends a registry document up to its first
+// application; applicationsXMLTail ends it.
+func appendApplicationsXMLHead(b []byte, versionsDelta int64, hash string) []byte {
+	b = append(b, "<applications>\n"...)
+	b = appendXMLInt(b, 1, "versions__delta", versionsDelta)
+	return appendXMLElem(b, 1, "apps__hashcode", hash)
+}
+
+const applicationsXMLTail = "</applications>\n"
 
 // AppendStatusInfoXML appends s as the XML body of GET /eureka/status. As in
 // Eureka, the root element is the Java class name,

@@ -55,6 +55,10 @@ func newMetrics(r *Registry) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "switchboard_registry_renews_last_minute", Help: "Renewals counted in the last complete minute.",
 		}, func() float64 { return float64(r.renewsLastMin.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "switchboard_registry_document_bytes",
+			Help: "Bytes of encoded registry documents held for the current registry version.",
+		}, func() float64 { return float64(r.cache.held()) }),
 		&statusCollector{r: r, desc: prometheus.NewDesc("switchboard_registry_instances",
 			"Registered instances by status.", []string{"status"}, nil)},
 		collectors.NewGoCollector(),

@@ -187,7 +187,7 @@ func (r *Registry) Version() (uint64, <-chan struct{}) {
 func (r *Registry) recordLocked(now int64, inst *eureka.Instance, l *lease) {
 	r.version++
 	r.ver.Store(r.version)
-	r.gen.Add(1)
+	r.cache.roll(r.gen.Add(1))
 	r.changes = append(r.changes, change{at: now, inst: inst, lease: l})
 	close(r.changed)
 	r.changed = make(chan struct{})
@@ -264,6 +264,7 @@ func (r *Registry) Register(pathApp string, in *eureka.Instance, replication boo
 	if in.LeaseInfo.RenewalIntervalInSecs <= 0 {
 		in.LeaseInfo.RenewalIntervalInSecs = eureka.DefaultRenewalIntervalInSecs
 	}
+	compactStrings(in)
 	r.mu.Lock()
 	stored := r.registerLocked(now, in, replication)
 	r.mu.Unlock()
@@ -320,6 +321,7 @@ func (r *Registry) registerLocked(now int64, in *eureka.Instance, replication bo
 	}
 	in.ActionType = eureka.ActionAdded
 	in.LastUpdatedTimestamp = now
+	r.shareLocked(in, existing)
 	l.holder = in
 	leases := r.apps[in.App]
 	if leases == nil {
@@ -606,15 +608,24 @@ func (r *Registry) InstanceByID(id string) (*eureka.Instance, error) {
 // renewal (Eureka writes that time plus the lease duration).
 func (r *Registry) decorate(h *eureka.Instance, l *lease) *eureka.Instance {
 	c := *h
-	r.decorateInto(&c, l)
+	l.times().decorate(&c)
 	return &c
 }
 
-func (r *Registry) decorateInto(c *eureka.Instance, l *lease) {
-	c.LeaseInfo.RegistrationTimestamp = l.registered
-	c.LeaseInfo.LastRenewalTimestamp = l.lastRenewal.Load()
-	c.LeaseInfo.EvictionTimestamp = l.evicted
-	c.LeaseInfo.ServiceUpTimestamp = l.serviceUp
+// leaseTimes are the lease times a read shows, taken at one moment.
+type leaseTimes struct{ registered, lastRenewal, evicted, serviceUp int64 }
+
+// times reads l's times; the caller holds Registry.mu.
+func (l *lease) times() leaseTimes {
+	return leaseTimes{registered: l.registered, lastRenewal: l.lastRenewal.Load(), evicted: l.evicted, serviceUp: l.serviceUp}
+}
+
+// decorate writes t into the copy c.
+func (t leaseTimes) decorate(c *eureka.Instance) {
+	c.LeaseInfo.RegistrationTimestamp = t.registered
+	c.LeaseInfo.LastRenewalTimestamp = t.lastRenewal
+	c.LeaseInfo.EvictionTimestamp = t.evicted
+	c.LeaseInfo.ServiceUpTimestamp = t.serviceUp
 	c.IsCoordinatingDiscoveryServer = false
 }
 
@@ -697,7 +708,10 @@ func (r *Registry) trimDeltas() {
 	if n == 0 {
 		return
 	}
-	r.changes = append(r.changes[:0], r.changes[n:]...)
+	kept := copy(r.changes, r.changes[n:])
+	// Clear the tail so that it does not keep old copies alive.
+	clear(r.changes[kept:])
+	r.changes = r.changes[:kept]
 	// Only the delta document changes: the full and application documents
 	// stay cached.
 	r.trims.Add(1)

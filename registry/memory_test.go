@@ -1,0 +1,355 @@
+package registry
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/switchboard-dev/switchboard/eureka"
+)
+
+// springInstance is an instance as Spring Cloud's Eureka client registers
+// it, numbered i, ten to an application: the shape the load harness uses.
+func springInstance(i int, dirty int64) *eureka.Instance {
+	app := fmt.Sprintf("FLEET-SVC-%04d", i/10)
+	host := fmt.Sprintf("fleet-host-%06d.bench.internal", i)
+	root := "http://" + host + ":8080"
+	return &eureka.Instance{
+		InstanceID:       host + ":" + strings.ToLower(app) + ":8080",
+		HostName:         host,
+		App:              app,
+		IPAddr:           fmt.Sprintf("127.%d.%d.%d", 1+i>>16&0xff, i>>8&0xff, i&0xff),
+		Status:           eureka.StatusUp,
+		OverriddenStatus: eureka.StatusUnknown,
+		Port:             eureka.Port{Number: 8080, Enabled: true},
+		SecurePort:       eureka.Port{Number: 443},
+		CountryID:        eureka.DefaultCountryID,
+		DataCenterInfo:   eureka.DataCenterInfo{Class: eureka.ClassDefaultDataCenterInfo, Name: "MyOwn"},
+		LeaseInfo:        eureka.LeaseInfo{RenewalIntervalInSecs: 30, DurationInSecs: 90},
+		Metadata:         map[string]string{"management.port": "8080", "zone": "zone1"},
+		HomePageURL:      root + "/",
+		StatusPageURL:    root + "/actuator/info",
+		HealthCheckURL:   root + "/actuator/health",
+		VIPAddress:       strings.ToLower(app),
+		SecureVIPAddress: strings.ToLower(app),
+
+		LastUpdatedTimestamp: dirty,
+		LastDirtyTimestamp:   dirty,
+	}
+}
+
+// vmRSS reads this process's resident set size from /proc/self/status, or
+// returns 0 where there is none.
+func vmRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 2 && f[1] == "kB" {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// cpuTime returns the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkRegistryMemory is issue 7's memory scenario in process: it
+// registers a Spring-shaped fleet (100,000 instances; 10,000 with -short)
+// through the HTTP handler, serves the full registry in its four encodings,
+// and reports the live heap per instance, the document sizes, the CPU time
+// of three fetches of each (the first builds it), and VmRSS once registered,
+// after the fetches (read without forcing a collection first, as the harness
+// reads it) and after three rounds of one change and four fetches. Run it alone, once:
+//
+//	go test -run '^$' -bench RegistryMemory -benchtime 1x ./registry/
+func BenchmarkRegistryMemory(b *testing.B) {
+	n := 100000
+	if testing.Short() {
+		n = 10000
+	}
+	for b.Loop() {
+		r, err := New(DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.OpenForTraffic(0)
+		h := r.Handler()
+		w := &discardWriter{h: http.Header{}}
+		before := liveHeap()
+		dirty := time.Now().UnixMilli()
+		var body []byte
+		for i := range n {
+			in := springInstance(i, dirty)
+			body = eureka.AppendInstanceDocJSON(body[:0], in)
+			req := httptest.NewRequest("POST", "/eureka/apps/"+in.App, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			w.code = 0
+			h.ServeHTTP(w, req)
+			if w.code != http.StatusNoContent {
+				b.Fatalf("POST /eureka/apps/%s = %d, want 204", in.App, w.code)
+			}
+		}
+		rssRegistered := vmRSS()
+		registered := liveHeap()
+
+		fetchAll := func(report bool) {
+			for _, v := range []struct {
+				name, accept string
+				gzip         bool
+			}{{"json", "application/json", false}, {"json.gz", "application/json", true}, {"xml", "application/xml", false}, {"xml.gz", "application/xml", true}} {
+				req := httptest.NewRequest("GET", "/eureka/apps/", nil)
+				req.Header.Set("Accept", v.accept)
+				if v.gzip {
+					req.Header.Set("Accept-Encoding", "gzip")
+				}
+				start := cpuTime()
+				for range 3 {
+					w.h = http.Header{}
+					h.ServeHTTP(w, req)
+					if w.code != http.StatusOK {
+						b.Fatalf("GET /eureka/apps/ (%s) = %d, want 200", v.name, w.code)
+					}
+				}
+				if report {
+					size, _ := strconv.Atoi(w.h.Get("Content-Length"))
+					b.ReportMetric(float64(size)/(1<<20), v.name+"-MB")
+					b.ReportMetric(float64((cpuTime() - start).Milliseconds()), v.name+"-cpu-ms")
+				}
+			}
+		}
+		fetchAll(true)
+		rssFetched := vmRSS()
+		fetched := liveHeap()
+		// A registry that changes between full fetches: each change makes
+		// every document anew, and the old ones are garbage.
+		for i := range 3 {
+			in := springInstance(n+i, dirty)
+			if err := r.Register(in.App, in, false); err != nil {
+				b.Fatal(err)
+			}
+			fetchAll(false)
+		}
+		b.ReportMetric(float64(rssRegistered)/(1<<20), "rss-registered-MB")
+		b.ReportMetric(float64(rssFetched)/(1<<20), "rss-fetched-MB")
+		b.ReportMetric(float64(vmRSS())/(1<<20), "rss-changed-MB")
+		b.ReportMetric(float64(registered-before)/float64(n), "live-B/instance")
+		b.ReportMetric(float64(fetched-before)/(1<<20), "live-fetched-MB")
+		runtime.KeepAlive(r)
+	}
+}
+
+func TestPackStrings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		in     []string
+		packed int // bytes of the one allocation
+	}{
+		{"host inside id, home page inside status page",
+			[]string{"h1.local:orders:8080", "http://h1.local:8080/actuator/info", "http://h1.local:8080/", "h1.local"}, 20 + 34},
+		{"nothing shared", []string{"abc", "def"}, 6},
+		{"empty strings take nothing", []string{"", "abc", "", "b"}, 3},
+		{"all empty", []string{"", ""}, 0},
+		{"equal strings", []string{"x", "x", "x"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields := make([]*string, len(tt.in))
+			for i := range tt.in {
+				s := strings.Clone(tt.in[i])
+				fields[i] = &s
+			}
+			packStrings(fields...)
+			lo, hi := uintptr(0), uintptr(0)
+			for i, f := range fields {
+				if *f != tt.in[i] {
+					t.Errorf("field %d = %q after packing, want %q", i, *f, tt.in[i])
+				}
+				if *f == "" {
+					continue
+				}
+				p := uintptr(unsafe.Pointer(unsafe.StringData(*f)))
+				if lo == 0 || p < lo {
+					lo = p
+				}
+				hi = max(hi, p+uintptr(len(*f)))
+			}
+			if got := int(hi - lo); got != tt.packed {
+				t.Errorf("packStrings(%q) spans %d bytes, want %d", tt.in, got, tt.packed)
+			}
+		})
+	}
+}
+
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
+}
+
+// TestStoredInstancesShareButReadTheSame registers instances as clients send
+// them and checks that the stored copies hold the same values, share what
+// repeats within an application, and stay independent when one of them is
+// changed.
+func TestStoredInstancesShareButReadTheSame(t *testing.T) {
+	t.Parallel()
+	r, _ := newTestRegistry(t, nil)
+	var sent []*eureka.Instance
+	for i := range 3 {
+		in := springInstance(i, 1716999998000)
+		if i == 2 {
+			in.Metadata = map[string]string{"management.port": "8081", "zone": "zone1"}
+		}
+		sent = append(sent, in.Clone())
+		data := eureka.AppendInstanceDocJSON(nil, in)
+		decoded, err := eureka.DecodeInstanceJSON(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		regOK(t, r, decoded)
+	}
+	stored := make([]*eureka.Instance, len(sent))
+	for i, want := range sent {
+		got := r.Current(want.App, want.InstanceID)
+		if got == nil {
+			t.Fatalf("Current(%s, %s) = nil after registering it", want.App, want.InstanceID)
+		}
+		stored[i] = got
+		w := want.Clone()
+		w.ActionType, w.LastUpdatedTimestamp = got.ActionType, got.LastUpdatedTimestamp
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("stored instance %d =\n%+v\nwant\n%+v", i, got, w)
+		}
+	}
+	a, b, c := stored[0], stored[1], stored[2]
+	if !sameString(a.App, b.App) || !sameString(a.VIPAddress, b.VIPAddress) || !sameString(a.DataCenterInfo.Class, b.DataCenterInfo.Class) {
+		t.Error("instances of one application hold separate copies of its name, VIP address or data center")
+	}
+	if reflect.ValueOf(a.Metadata).UnsafePointer() != reflect.ValueOf(b.Metadata).UnsafePointer() {
+		t.Error("instances with equal metadata hold separate maps")
+	}
+	if reflect.ValueOf(a.Metadata).UnsafePointer() == reflect.ValueOf(c.Metadata).UnsafePointer() {
+		t.Error("instances with different metadata share a map")
+	}
+	if !strings.Contains(a.InstanceID, a.HostName) || unsafe.StringData(a.HostName) != unsafe.StringData(a.InstanceID) {
+		t.Error("the host name is not stored inside the instance id")
+	}
+
+	if err := r.UpdateMetadata(a.App, a.InstanceID, map[string]string{"zone": "zone9"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Current(b.App, b.InstanceID).Metadata["zone"]; got != "zone1" {
+		t.Errorf("metadata update of %s changed %s's zone to %q", a.InstanceID, b.InstanceID, got)
+	}
+	if got := r.Current(a.App, a.InstanceID).Metadata["zone"]; got != "zone9" {
+		t.Errorf("zone of %s after the metadata update = %q, want zone9", a.InstanceID, got)
+	}
+}
+
+// TestPayloadsMatchTheDocument checks every encoded document against the
+// document functions applied to the same registry, gzip against identity
+// whichever is built first, and the sizes of large documents.
+func TestPayloadsMatchTheDocument(t *testing.T) {
+	t.Parallel()
+	r, _ := newTestRegistry(t, nil)
+	for i := range 1200 {
+		regOK(t, r, springInstance(i, 1716999998000))
+	}
+	app := springInstance(0, 0).App
+	vip := springInstance(0, 0).VIPAddress
+	for round := range 2 {
+		for _, d := range []struct {
+			kind docKind
+			name string
+		}{{docFull, ""}, {docDelta, ""}, {docApp, app}, {docVIP, vip}, {docSVIP, vip}} {
+			want := r.buildDocument(d.kind, d.name)
+			for _, json := range []bool{round == 0, round != 0} {
+				plain := r.payload(d.kind, d.name, json, false)
+				var w []byte
+				switch {
+				case d.kind == docApp && json:
+					w = eureka.AppendApplicationJSON(nil, want.Applications[0])
+				case d.kind == docApp:
+					w = eureka.AppendApplicationXML(nil, want.Applications[0])
+				case json:
+					w = eureka.AppendApplicationsJSON(nil, want)
+				default:
+					w = eureka.AppendApplicationsXML(nil, want)
+				}
+				if !bytes.Equal(plain, w) {
+					t.Errorf("round %d: payload(%v, %q, json %v) differs from the document:\n%.200s\nwant\n%.200s", round, d.kind, d.name, json, plain, w)
+				}
+				if d.kind == docFull && cap(plain)-len(plain) > len(plain)/64+4096 {
+					t.Errorf("round %d: full registry payload (json %v) has %d bytes of spare capacity for %d", round, json, cap(plain)-len(plain), len(plain))
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(r.payload(d.kind, d.name, json, true)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				unzipped, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(unzipped, w) {
+					t.Errorf("round %d: gzip payload(%v, %q, json %v) does not decompress to the document (err %v)", round, d.kind, d.name, json, err)
+				}
+			}
+		}
+		// A new generation: the sizes now come from the first.
+		regOK(t, r, springInstance(5000, 1716999998000))
+	}
+}
+
+// TestDeltaTrimDropsOldDeltas checks that a delta trim drops the delta
+// documents of earlier trims, which would otherwise stay until the next change.
+func TestDeltaTrimDropsOldDeltas(t *testing.T) {
+	t.Parallel()
+	r, clk := newTestRegistry(t, nil)
+	regOK(t, r, testInstance("APP", "a"))
+	clk.Advance(time.Minute)
+	regOK(t, r, testInstance("APP", "b"))
+	r.payload(docFull, "", true, false)
+	r.payload(docDelta, "", true, false)
+	clk.Advance(2*time.Minute + time.Second)
+	r.trimDeltas()
+	r.payload(docDelta, "", true, false)
+	r.cache.mu.Lock()
+	defer r.cache.mu.Unlock()
+	deltas := 0
+	for k := range r.cache.payloads {
+		if k.kind == docDelta {
+			deltas++
+		}
+	}
+	if deltas != 1 || len(r.cache.payloads) != 2 {
+		t.Errorf("after a trim the cache holds %d delta payloads of %d, want 1 of 2", deltas, len(r.cache.payloads))
+	}
+}
