@@ -245,6 +245,10 @@ func (x *exchange) interrupt() {
 	}
 }
 
+// maxResponseHead bounds a response's status line and headers, as
+// net/http's Transport does by default.
+const maxResponseHead = 1 << 20
+
 // errUpstreamHead marks a malformed response head from the upstream.
 var errUpstreamHead = errors.New("malformed HTTP response from upstream")
 
@@ -665,24 +669,25 @@ func (x *exchange) readHead(c *upConn) (head, error) {
 
 func (x *exchange) readOneHead(c *upConn) (head, error) {
 	buf := c.head[:0]
-	for {
-		line, err := c.br.ReadSlice('\n')
+	for lineStart := 0; ; {
+		part, err := c.br.ReadSlice('\n')
+		buf = append(buf, part...)
+		if len(buf) > maxResponseHead {
+			return head{}, fmt.Errorf("%w: response head over %d bytes", errUpstreamHead, maxResponseHead)
+		}
+		if err == bufio.ErrBufferFull {
+			continue // a line longer than the buffer: read on
+		}
 		if err != nil {
-			if err == bufio.ErrBufferFull {
-				return head{}, fmt.Errorf("%w: header line too long", errUpstreamHead)
-			}
-			if len(buf) == 0 && len(line) == 0 {
+			if len(buf) == 0 {
 				return head{}, staleErr(err)
 			}
 			return head{}, err
 		}
-		buf = append(buf, line...)
-		if len(line) == 1 || len(line) == 2 && line[0] == '\r' {
-			break
+		if line := buf[lineStart:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+			break // the empty line that ends the head
 		}
-		if len(buf) > 1<<20 {
-			return head{}, fmt.Errorf("%w: response head over 1 MiB", errUpstreamHead)
-		}
+		lineStart = len(buf)
 	}
 	c.head = buf
 	// One string for the whole head: every value is a substring of it.
