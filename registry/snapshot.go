@@ -3,7 +3,7 @@ package registry
 import (
 	"compress/gzip"
 	"io"
-	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -61,7 +61,6 @@ type payloadCache struct {
 	docs      map[docKey]*docEntry
 	bytes     int                 // the length of the payloads held
 	sizes     map[sizeKey]docSize // the last full and delta documents' sizes, across generations
-	garbage   int                 // the length of the payloads dropped since the last reclaim
 	reclaimAt time.Time           // when the last reclaim started
 	reclaimed time.Duration       // and how long it took
 }
@@ -83,7 +82,6 @@ func (c *payloadCache) roll(gen uint64) {
 	if gen > c.gen {
 		c.gen = gen
 		c.payloads, c.docs = nil, nil
-		c.garbage += c.bytes
 		c.bytes = 0
 	}
 }
@@ -117,7 +115,6 @@ func (c *payloadCache) entriesLocked(gen, trim uint64) (map[payloadKey]*payload,
 			}
 		}
 		c.bytes -= dropped
-		c.garbage += dropped
 	}
 	return c.payloads, c.docs
 }
@@ -148,32 +145,33 @@ func (c *payloadCache) store(gen uint64, k payloadKey, p *payload) {
 	}
 }
 
-// reclaimBytes is the length of dropped documents past which the builder of
-// the next large document collects garbage first.
+// reclaimBytes is the size from which a document is worth returning free
+// memory to the system before it is built (see reclaim).
 const reclaimBytes = 32 << 20
 
-// reclaim collects garbage when documents of reclaimBytes or more were
-// dropped since the last time. A 100,000-instance registry holds about
-// 270 MB of documents in its four encodings. Left to the pacer (GOGC=100),
-// the previous generation's stay in memory until the heap has doubled, and
-// the process's RSS with it; collected before the new ones are built, their
-// memory is reused for them. The collection costs about 50 ms of CPU at that
-// size, against more than a second to build the documents again; it is
-// skipped until ten times its own duration has passed since the last one,
-// so it takes at most a tenth of a CPU however often the registry changes.
+// reclaim collects garbage and returns the free memory to the system, ahead
+// of building a document of reclaimBytes or more. A large document needs
+// fresh memory: the garbage the heap holds (registrations decoded, the
+// documents of the last version) is scattered or about to be, and the Go
+// runtime gives it back to the system only slowly, so without this a
+// 100,000-instance registry's RSS is its live heap, the 270 MB of its four
+// documents, and one or two hundred MB of free memory. The collection costs
+// about 50 ms of CPU at that size, a tenth of building one of the documents;
+// it is skipped until ten times its own duration has passed since the last
+// one, so it takes at most a tenth of a CPU however often the registry
+// changes.
 func (c *payloadCache) reclaim() {
 	c.mu.Lock()
 	now := time.Now()
-	due := c.garbage >= reclaimBytes && now.Sub(c.reclaimAt) >= 10*c.reclaimed
+	due := now.Sub(c.reclaimAt) >= 10*c.reclaimed
 	if due {
-		c.garbage = 0
 		c.reclaimAt = now
 	}
 	c.mu.Unlock()
 	if !due {
 		return
 	}
-	runtime.GC()
+	debug.FreeOSMemory()
 	took := time.Since(now)
 	c.mu.Lock()
 	c.reclaimed = took
@@ -255,7 +253,9 @@ func (r *Registry) payload(kind docKind, name string, json, gz bool) []byte {
 		if doc == nil {
 			return
 		}
-		if doc.instances >= 1000 {
+		if !gz && doc.instances >= reclaimBytes/1024 {
+			// An instance takes about 1 KB in JSON and 1.6 KB in XML;
+			// gzip brings the registry down to a few percent of that.
 			r.cache.reclaim()
 		}
 		if gz {
