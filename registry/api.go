@@ -35,11 +35,12 @@ func (r *Registry) routes() http.Handler {
 	// a browser asks for the same Basic credentials.
 	mux.Handle("GET /{$}", r.guardReads(auth, http.HandlerFunc(r.serveDashboard)))
 	mux.Handle("GET /lastn", r.guardReads(auth, http.HandlerFunc(r.serveLastN)))
+	deltas := newSinceDeltas()
 	// The Eureka API is dispatched before the mux: ServeMux's pattern
 	// matching allocates, and a heartbeat should not.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, "/eureka/") {
-			r.serveAPI(w, req, auth)
+			r.serveAPI(w, req, auth, deltas)
 			return
 		}
 		mux.ServeHTTP(w, req)
@@ -105,8 +106,10 @@ func statusFor(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrConflict), errors.Is(err, errSinceForeign):
 		return http.StatusConflict
+	case errors.Is(err, errSinceTrimmed):
+		return http.StatusGone
 	case errors.Is(err, errNoCredentials), errors.Is(err, errBadCredentials):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrWarmingUp), errors.Is(err, errDeltaDisabled), errors.Is(err, errDenied):
@@ -165,14 +168,14 @@ func allowFor(path string) string {
 
 // serveAPI dispatches the Eureka REST API. It parses the path by hand so a
 // heartbeat allocates nothing here: /eureka[/v2]/{resource}/{a}/{b}/{c}.
-// auth is nil when security is off.
-func (r *Registry) serveAPI(w http.ResponseWriter, req *http.Request, auth *authenticator) {
+// auth is nil when security is off; deltas serves /apps/delta?since=.
+func (r *Registry) serveAPI(w http.ResponseWriter, req *http.Request, auth *authenticator, deltas *sinceDeltas) {
 	start := time.Now()
-	o, code := r.dispatch(w, req, auth)
+	o, code := r.dispatch(w, req, auth, deltas)
 	r.observe(o, code, start)
 }
 
-func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request, auth *authenticator) (op, int) {
+func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request, auth *authenticator, deltas *sinceDeltas) (op, int) {
 	rest := strings.TrimPrefix(req.URL.EscapedPath(), "/eureka/")
 	// Eureka reads any first segment v1/v2 as a version; v1 and v2 only
 	// differ in an XML status coercion no current client relies on.
@@ -208,6 +211,9 @@ func (r *Registry) dispatch(w http.ResponseWriter, req *http.Request, auth *auth
 		case a == "delta" && b == "" && m == http.MethodGet:
 			if r.cfg.DisableDelta {
 				return opFetchDelta, r.writeError(w, req, errDeltaDisabled)
+			}
+			if since, ok := queryValue(req.URL.RawQuery, "since"); ok {
+				return opFetchDelta, r.serveDeltaSince(w, req, deltas, since)
 			}
 			return opFetchDelta, r.serveDoc(w, req, docDelta, "")
 		case a == "":
@@ -304,7 +310,9 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 	}
 	json := wantsJSON(req.Header.Get("Accept"))
 	gz := strings.Contains(req.Header.Get("Accept-Encoding"), "gzip")
-	version := r.ver.Load()
+	// Read under the lock, the version is never newer than the document:
+	// a client may ask for the changes since it.
+	version, _ := r.Version()
 	body := r.payload(kind, name, json, gz)
 	if body == nil {
 		return r.writeError(w, req, ErrNotFound)
@@ -320,6 +328,7 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 	}
 	h["Vary"] = varyNegotiation
 	h[versionHeader] = []string{strconv.FormatUint(version, 10)}
+	h[epochHeader] = []string{r.epoch()}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if req.Method != http.MethodHead {
