@@ -2,8 +2,10 @@ package discovery
 
 import (
 	"maps"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +29,11 @@ func doc(apps ...*eureka.Instance) *eureka.Applications {
 	return d
 }
 
-// ids lists app/id of every instance of an index, sorted.
-func ids(all map[string]map[string]*eureka.Instance) []string {
+// ids lists app/id=STATUS of every instance of a snapshot, sorted.
+func ids(s *snapshot) []string {
 	var out []string
-	for app, m := range all {
-		for id, in := range m {
+	for app, e := range s.apps.all() {
+		for id, in := range e.instances {
 			out = append(out, app+"/"+id+"="+string(in.Status))
 		}
 	}
@@ -41,7 +43,7 @@ func ids(all map[string]map[string]*eureka.Instance) []string {
 
 func TestApplyDelta(t *testing.T) {
 	t.Parallel()
-	base := fromFull(doc(inst("A", "a1", eureka.StatusUp, ""), inst("A", "a2", eureka.StatusUp, ""), inst("B", "b1", eureka.StatusDown, "")))
+	base := newSnapshot(fromFull(doc(inst("A", "a1", eureka.StatusUp, ""), inst("A", "a2", eureka.StatusUp, ""), inst("B", "b1", eureka.StatusDown, ""))), 1, true)
 	renewed := inst("A", "a1", eureka.StatusUp, eureka.ActionModified)
 	renewed.LeaseInfo.LastRenewalTimestamp = 99
 	moved := inst("A", "a1", eureka.StatusUp, eureka.ActionModified)
@@ -65,6 +67,8 @@ func TestApplyDelta(t *testing.T) {
 		{"re-applying a known change changes nothing", doc(inst("A", "a1", eureka.StatusUp, eureka.ActionAdded)), nil},
 		{"a renewal alone changes nothing", doc(renewed), nil},
 		{"a new address is a change", doc(moved), []string{"A/a1=UP", "A/a2=UP", "B/b1=DOWN"}},
+		{"added then deleted in one delta", doc(inst("C", "c1", eureka.StatusUp, eureka.ActionAdded), inst("C", "c1", eureka.StatusUp, eureka.ActionDeleted)),
+			[]string{"A/a1=UP", "A/a2=UP", "B/b1=DOWN"}},
 		{"app name from the application when the instance has none",
 			&eureka.Applications{Applications: []*eureka.Application{{Name: "d", Instances: []*eureka.Instance{{InstanceID: "d1", Status: eureka.StatusUp, ActionType: eureka.ActionAdded}}}}},
 			[]string{"A/a1=UP", "A/a2=UP", "B/b1=DOWN", "D/d1=UP"}},
@@ -72,21 +76,157 @@ func TestApplyDelta(t *testing.T) {
 	before := ids(base)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next := applyDelta(base, tt.delta)
+			e := base.deltaEdits(tt.delta)
 			if tt.want == nil {
-				if next != nil {
-					t.Errorf("applyDelta = %v, want no change", ids(next))
+				if len(e) != 0 {
+					t.Errorf("deltaEdits = %v, want no change", e)
 				}
-			} else if got := ids(next); !slices.Equal(got, tt.want) {
-				t.Errorf("applyDelta = %v, want %v", got, tt.want)
+				return
+			}
+			next := base.next(e, 2, true)
+			if got := ids(next); !slices.Equal(got, tt.want) {
+				t.Errorf("after the delta: %v, want %v", got, tt.want)
 			}
 			if got := ids(base); !slices.Equal(got, before) {
-				t.Errorf("applyDelta changed its input: %v, was %v", got, before)
+				t.Errorf("applying the delta changed the snapshot before: %v, was %v", got, before)
 			}
+			checkSnapshot(t, next, true)
 		})
 	}
-	if next := applyDelta(base, doc(moved)); next["A"]["a1"].IPAddr != "10.0.0.2" {
-		t.Errorf("after a MODIFIED delta, a1's address is %s, want 10.0.0.2", next["A"]["a1"].IPAddr)
+	next := base.next(base.deltaEdits(doc(moved)), 2, true)
+	if ip := next.instances("A")["a1"].IPAddr; ip != "10.0.0.2" {
+		t.Errorf("after a MODIFIED delta, a1's address is %s, want 10.0.0.2", ip)
+	}
+}
+
+// checkSnapshot compares s with a snapshot built from nothing out of the
+// same instances: every view, index and count kept by changes must be what
+// a fresh build gives.
+func checkSnapshot(t *testing.T, s *snapshot, upOnly bool) {
+	t.Helper()
+	all := map[string]map[string]*eureka.Instance{}
+	for app, e := range s.apps.all() {
+		all[app] = e.instances
+	}
+	fresh := newSnapshot(all, s.doc.VersionsDelta, upOnly)
+	if s.hash != fresh.hash || s.doc.AppsHashcode != fresh.hash || s.counts != fresh.counts {
+		t.Errorf("hash %q (document %q, counts %v), a fresh build's %q (%v)", s.hash, s.doc.AppsHashcode, s.counts, fresh.hash, fresh.counts)
+	}
+	docIDs := func(d *eureka.Applications) []string {
+		var out []string
+		for _, a := range d.Applications {
+			for _, in := range a.Instances {
+				out = append(out, a.Name+"/"+in.ID())
+			}
+		}
+		return out
+	}
+	if got, want := docIDs(s.doc), docIDs(fresh.doc); !slices.Equal(got, want) {
+		t.Errorf("Applications lists %v, a fresh build %v", got, want)
+	}
+	sorted := func(list []*eureka.Instance) []string {
+		var out []string
+		for _, in := range list {
+			out = append(out, in.App+"/"+in.ID())
+		}
+		slices.Sort(out)
+		return out
+	}
+	for app := range all {
+		if got, want := sorted(s.view(app)), sorted(fresh.view(app)); !slices.Equal(got, want) {
+			t.Errorf("view of %s = %v, a fresh build's %v", app, got, want)
+		}
+	}
+	for _, x := range []struct {
+		name      string
+		got, want vipIndex
+	}{{"VIP", s.byVIP, fresh.byVIP}, {"secure VIP", s.bySVIP, fresh.bySVIP}} {
+		if got, want := maps.Collect(x.got.owners.all()), maps.Collect(x.want.owners.all()); !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("%s owners = %v, a fresh build's %v", x.name, got, want)
+		}
+		if x.got.views.len() != x.want.views.len() || x.got.owners.len() != x.want.owners.len() {
+			t.Errorf("%s index has %d names (%d owned), a fresh build %d (%d)", x.name, x.got.views.len(), x.got.owners.len(), x.want.views.len(), x.want.owners.len())
+		}
+		for name, list := range x.want.views.all() {
+			if got, want := sorted(x.got.lookup(name)), sorted(list); !slices.Equal(got, want) {
+				t.Errorf("%s view of %s = %v, a fresh build's %v", x.name, name, got, want)
+			}
+		}
+	}
+}
+
+// TestNextMatchesAFreshBuild applies random deltas one after another and
+// checks each snapshot against one built from nothing.
+func TestNextMatchesAFreshBuild(t *testing.T) {
+	t.Parallel()
+	for _, upOnly := range []bool{true, false} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		statuses := eureka.Statuses
+		s := emptySnapshot()
+		for step := range 400 {
+			var d []*eureka.Instance
+			for range 1 + rng.IntN(3) {
+				app := "APP" + strconv.Itoa(rng.IntN(5))
+				in := inst(app, app+"-"+strconv.Itoa(rng.IntN(4)), statuses[rng.IntN(len(statuses))], eureka.ActionModified)
+				// Some applications share a VIP, some list two.
+				switch rng.IntN(3) {
+				case 0:
+					in.VIPAddress = "shared"
+				case 1:
+					in.VIPAddress = strings.ToLower(app) + ",both"
+				}
+				if rng.IntN(4) == 0 {
+					in.ActionType = eureka.ActionDeleted
+				}
+				d = append(d, in)
+			}
+			if e := s.deltaEdits(doc(d...)); len(e) > 0 {
+				s = s.next(e, int64(step), upOnly)
+			}
+			checkSnapshot(t, s, upOnly)
+			if t.Failed() {
+				t.Fatalf("upOnly %v: step %d differs from a fresh build", upOnly, step)
+			}
+		}
+	}
+}
+
+// entry returns app's entry in s, or nil.
+func entry(s *snapshot, app string) *appEntry {
+	e, _ := s.apps.get(app)
+	return e
+}
+
+// TestNextSharesUntouchedApplications pins what makes a change cheap: the
+// applications a delta does not touch keep their entries, views and
+// documents, and so do the VIP views only they make up.
+func TestNextSharesUntouchedApplications(t *testing.T) {
+	t.Parallel()
+	prev := newSnapshot(fromFull(doc(inst("A", "a1", eureka.StatusUp, ""), inst("B", "b1", eureka.StatusUp, ""), inst("C", "c1", eureka.StatusUp, ""))), 1, true)
+	next := prev.next(prev.deltaEdits(doc(inst("B", "b2", eureka.StatusUp, eureka.ActionAdded))), 2, true)
+	for _, app := range []string{"A", "C"} {
+		if entry(next, app) != entry(prev, app) {
+			t.Errorf("entry of untouched %s rebuilt", app)
+		}
+		if &next.view(app)[0] != &prev.view(app)[0] {
+			t.Errorf("view of untouched %s rebuilt", app)
+		}
+		if &next.byVIP.lookup(app)[0] != &prev.byVIP.lookup(app)[0] {
+			t.Errorf("VIP view of untouched %s rebuilt", app)
+		}
+	}
+	if next.doc.Applications[0] != prev.doc.Applications[0] || next.doc.Applications[2] != prev.doc.Applications[2] {
+		t.Error("Applications entries of untouched A and C rebuilt")
+	}
+	if entry(next, "B") == entry(prev, "B") || len(next.view("B")) != 2 || len(next.byVIP.lookup("B")) != 2 {
+		t.Errorf("B not rebuilt with b2: view %d, VIP view %d", len(next.view("B")), len(next.byVIP.lookup("B")))
+	}
+	if len(prev.view("B")) != 1 || len(prev.doc.Applications[1].Instances) != 1 {
+		t.Error("the snapshot before the delta changed")
+	}
+	// SHARED lists every application, so any change rebuilds it.
+	if len(next.bySVIP.lookup("SHARED")) != 4 || len(prev.bySVIP.lookup("SHARED")) != 3 {
+		t.Errorf("secure VIP SHARED: %d instances after, %d before; want 4 and 3", len(next.bySVIP.lookup("SHARED")), len(prev.bySVIP.lookup("SHARED")))
 	}
 }
 
@@ -135,24 +275,24 @@ func TestSnapshotViews(t *testing.T) {
 	t.Parallel()
 	all := fromFull(doc(inst("A", "a1", eureka.StatusUp, ""), inst("A", "a2", eureka.StatusDown, ""), inst("B", "b1", eureka.StatusUp, "")))
 	up := newSnapshot(all, 7, true)
-	if got := len(up.byApp["A"]); got != 1 {
+	if got := len(up.view("A")); got != 1 {
 		t.Errorf("UP-only view of A has %d instances, want 1", got)
 	}
-	if got := len(up.byVIP["A"]); got != 1 {
+	if got := len(up.byVIP.lookup("A")); got != 1 {
 		t.Errorf("UP-only VIP view of a has %d instances, want 1", got)
 	}
-	if got := len(up.bySVIP["SHARED"]); got != 2 {
+	if got := len(up.bySVIP.lookup("SHARED")); got != 2 {
 		t.Errorf("secure VIP view of shared has %d instances, want 2 (a1, b1)", got)
 	}
-	if up.hash != "DOWN_1_UP_2_" || up.apps.AppsHashcode != up.hash {
-		t.Errorf("hash = %q (document %q), want DOWN_1_UP_2_ over every status", up.hash, up.apps.AppsHashcode)
+	if up.hash != "DOWN_1_UP_2_" || up.doc.AppsHashcode != up.hash {
+		t.Errorf("hash = %q (document %q), want DOWN_1_UP_2_ over every status", up.hash, up.doc.AppsHashcode)
 	}
-	if up.apps.VersionsDelta != 7 || len(up.apps.Applications) != 2 || up.apps.Applications[0].Name != "A" ||
-		len(up.apps.Applications[0].Instances) != 2 || up.apps.Applications[0].Instances[0].InstanceID != "a1" {
-		t.Errorf("Applications document is not every instance, sorted: %+v", up.apps)
+	if up.doc.VersionsDelta != 7 || len(up.doc.Applications) != 2 || up.doc.Applications[0].Name != "A" ||
+		len(up.doc.Applications[0].Instances) != 2 || up.doc.Applications[0].Instances[0].InstanceID != "a1" {
+		t.Errorf("Applications document is not every instance, sorted: %+v", up.doc)
 	}
 	every := newSnapshot(all, 7, false)
-	if got := len(every.byApp["A"]); got != 2 {
+	if got := len(every.view("A")); got != 2 {
 		t.Errorf("unfiltered view of A has %d instances, want 2", got)
 	}
 }
@@ -315,5 +455,45 @@ func TestLookupsDoNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(1000, lookup); n != 0 {
 			t.Errorf("%s allocates %v times per call, want 0", name, n)
 		}
+	}
+}
+
+func TestTableEditLeavesTheOriginal(t *testing.T) {
+	t.Parallel()
+	var t0 table[int]
+	e := t0.edit()
+	for i := range 500 {
+		e.set("app-"+strconv.Itoa(i), i)
+	}
+	t1 := e.done()
+	e = t1.edit()
+	e.set("app-7", -7)
+	e.delete("app-8")
+	e.delete("absent")
+	e.set("app-500", 500)
+	t2 := e.done()
+	if t0.len() != 0 || t1.len() != 500 || t2.len() != 500 {
+		t.Errorf("lengths %d, %d, %d; want 0, 500, 500", t0.len(), t1.len(), t2.len())
+	}
+	if v, _ := t1.get("app-7"); v != 7 {
+		t.Errorf("original app-7 = %d after editing a copy, want 7", v)
+	}
+	if _, ok := t1.get("app-8"); !ok {
+		t.Error("original lost app-8 when a copy deleted it")
+	}
+	if v, _ := t2.get("app-7"); v != -7 {
+		t.Errorf("copy's app-7 = %d, want -7", v)
+	}
+	if _, ok := t2.get("app-8"); ok {
+		t.Error("copy still has app-8 after deleting it")
+	}
+	shared := 0
+	for i := range t1.shards {
+		if reflect.ValueOf(t1.shards[i]).UnsafePointer() == reflect.ValueOf(t2.shards[i]).UnsafePointer() {
+			shared++
+		}
+	}
+	if want := tableShards - 3; shared < want {
+		t.Errorf("%d of %d shards shared after changing three names, want at least %d", shared, tableShards, want)
 	}
 }

@@ -39,9 +39,12 @@ type stats struct {
 	renewNotFound atomic.Int64 // heartbeats answered 404
 	fullFetches   atomic.Int64 // successful full fetches
 	deltaFetches  atomic.Int64 // successful delta fetches
+	sinceFetches  atomic.Int64 // of which deltas since the client's version
+	sinceRefused  atomic.Int64 // deltas since the client's version the registry could not give
 	reconciles    atomic.Int64 // hash mismatches after a delta
 	fetchErrors   atomic.Int64 // refreshes that failed on every registry
 	watches       atomic.Int64 // watch answers that saw a new version
+	applyNanos    atomic.Int64 // time spent decoding fetched documents and building snapshots
 }
 
 // Option configures a Client.
@@ -168,29 +171,29 @@ func (c *Client) Instance() *eureka.Instance { return c.inst.Load() }
 
 // Instances returns the instances of app (any case) in the local registry,
 // only UP ones unless FilterOnlyUpInstances is false, in a random order
-// drawn at each change, as the Java client shuffles them. The slice and the
-// instances are shared: do not modify them. Nil when there are none.
+// drawn at each change of app, as the Java client shuffles them. The slice
+// and the instances are shared: do not modify them. Nil when there are none.
 func (c *Client) Instances(app string) []*eureka.Instance {
-	return c.snap.Load().byApp[strings.ToUpper(app)]
+	return c.snap.Load().view(strings.ToUpper(app))
 }
 
 // InstancesByVIP returns the instances whose vipAddress lists vip (any case),
 // filtered and shared as in Instances.
 func (c *Client) InstancesByVIP(vip string) []*eureka.Instance {
-	return c.snap.Load().byVIP[strings.ToUpper(vip)]
+	return c.snap.Load().byVIP.lookup(strings.ToUpper(vip))
 }
 
 // InstancesBySecureVIP returns the instances whose secureVipAddress lists
 // svip (any case), filtered and shared as in Instances.
 func (c *Client) InstancesBySecureVIP(svip string) []*eureka.Instance {
-	return c.snap.Load().bySVIP[strings.ToUpper(svip)]
+	return c.snap.Load().bySVIP.lookup(strings.ToUpper(svip))
 }
 
 // Applications returns the local registry: every application and instance
 // with any status, applications sorted by name and instances by id. Its
 // AppsHashcode is the local hash and VersionsDelta the last delta's version.
 // It is shared: do not modify it. Before the first fetch it is empty.
-func (c *Client) Applications() *eureka.Applications { return c.snap.Load().apps }
+func (c *Client) Applications() *eureka.Applications { return c.snap.Load().doc }
 
 // Changed returns a channel that is closed at the next change of the local
 // registry. Call it again after each change for the next one:

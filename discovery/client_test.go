@@ -285,6 +285,9 @@ func TestDeltasReachTheClient(t *testing.T) {
 	if full, deltas := c.stats.fullFetches.Load(), c.stats.deltaFetches.Load(); full != 1 || deltas == 0 || c.stats.reconciles.Load() != 0 {
 		t.Errorf("%d full fetches, %d deltas, %d reconciles; want 1 full fetch, then deltas only", full, deltas, c.stats.reconciles.Load())
 	}
+	if n := c.stats.sinceFetches.Load(); n != 0 {
+		t.Errorf("a polling client asked for the delta since its version %d times, want Eureka's delta only", n)
+	}
 }
 
 func TestWatchShowsARegistrationAtOnce(t *testing.T) {

@@ -69,7 +69,8 @@ type Config struct {
 	// eureka.client.should-unregister-on-shutdown, default true.
 	ShouldUnregisterOnShutdown bool
 	// Watch uses the registry's watch extension (GET /eureka/watch) to see
-	// changes as they happen instead of up to RegistryFetchInterval later.
+	// changes as they happen instead of up to RegistryFetchInterval later,
+	// and then fetches only the changes since the version it holds.
 	// A server that answers 404 or 405, as Eureka does, is polled instead and
 	// not asked again for WatchRetryAfter. Switchboard only; default true.
 	Watch bool

@@ -22,12 +22,14 @@
 //
 // It departs from the Java client in three ways. When the registry offers
 // Switchboard's watch extension (GET /eureka/watch), the client long-polls it
-// and fetches the delta as soon as the registry changes, so a change reaches
-// it in milliseconds instead of up to 30 s; against a plain Eureka server it
-// polls as the Java client does. The first registration happens after a
-// random delay of up to InitialRegistrationJitter (2 s) instead of the Java
-// client's 40 s replicator delay or Spring's immediate one. And every failure
-// backs off exponentially, not only timeouts.
+// and, as soon as the registry changes, fetches only the changes since the
+// version it holds (GET /eureka/apps/delta?since=V) and rebuilds only the
+// applications they touch, so a change reaches it in milliseconds instead of
+// up to 30 s, whatever the size of the registry; against a plain Eureka
+// server it polls as the Java client does. The first registration happens
+// after a random delay of up to InitialRegistrationJitter (2 s) instead of
+// the Java client's 40 s replicator delay or Spring's immediate one. And
+// every failure backs off exponentially, not only timeouts.
 //
 // # Usage
 //

@@ -185,6 +185,13 @@ func acceptDelta(code int) bool {
 	return accept2xx(code) || code == http.StatusForbidden || code == http.StatusNotFound
 }
 
+// acceptDeltaSince also accepts the answers of a registry that cannot give
+// the changes since a version (409, 410) or does not understand the question
+// (400): the client then fetches in full.
+func acceptDeltaSince(code int) bool {
+	return acceptDelta(code) || code == http.StatusBadRequest || code == http.StatusConflict || code == http.StatusGone
+}
+
 // acceptWatch accepts 404 and 405: a registry without the watch extension.
 func acceptWatch(code int) bool {
 	return accept2xx(code) || code == http.StatusNotFound || code == http.StatusMethodNotAllowed
