@@ -9,13 +9,14 @@ import (
 
 // This file keeps a stored instance small. A decoded registration holds a
 // separate allocation for every string and a metadata map of its own: about
-// 1.4 KB for a Spring client's 1 KB of JSON. Most of it repeats what the
+// 1.1 KB for a Spring client's 1 KB of JSON. Most of it repeats what the
 // instances of the same application already hold (the application and VIP
 // names, the data center, the metadata), and the rest (id, host name,
 // address, URLs) overlaps: the host name is inside the instance id and the
 // home page URL starts the status page URL. The registry shares the former
 // with an instance of the same application and packs the latter into one
-// allocation, which brings a stored instance to about 0.7 KB.
+// allocation. With its lease and its place in the registry's maps and change
+// log, a stored instance then takes under 0.8 KB, against 1.4 KB before.
 
 // compactStrings gives in's own strings one allocation, and the strings that
 // take few values (statuses, the data center class and name) Eureka's
@@ -39,7 +40,7 @@ func compactStrings(in *eureka.Instance) {
 	case "Netflix":
 		dc.Name = "Netflix"
 	}
-	// Longest first, so that shorter strings are found inside longer ones.
+	// Longer strings first, so that shorter ones are found inside them.
 	packStrings(&in.InstanceID, &in.StatusPageURL, &in.HealthCheckURL, &in.SecureHealthCheckURL,
 		&in.HomePageURL, &in.HostName, &in.IPAddr, &in.ASGName, &in.Sid)
 }
