@@ -303,7 +303,9 @@ func isReplication(req *http.Request) bool {
 	return req.Header.Get(replicationHeader) == "true"
 }
 
-// serveDoc writes a cached registry document in the negotiated format.
+// serveDoc writes a registry document in the negotiated format: the cached
+// bytes or, for a large uncompressed document, the bytes as it is encoded
+// (see Registry.encoded). Both carry the same headers and bytes.
 func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKind, name string) int {
 	if !r.allowAccess() {
 		return r.writeError(w, req, ErrWarmingUp)
@@ -313,8 +315,9 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 	// Read under the lock, the version is never newer than the document:
 	// a client may ask for the changes since it.
 	version, _ := r.Version()
-	body := r.payload(kind, name, json, gz)
-	if body == nil {
+	p := r.encoded(kind, name, json, gz)
+	body := p.body
+	if body == nil && p.doc == nil {
 		return r.writeError(w, req, ErrNotFound)
 	}
 	h := w.Header()
@@ -329,6 +332,20 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 	h["Vary"] = varyNegotiation
 	h[versionHeader] = []string{strconv.FormatUint(version, 10)}
 	h[epochHeader] = []string{r.epoch()}
+	if p.doc != nil {
+		// Until one read has sent the document whole, its length is not
+		// known and the response is chunked.
+		if n := p.size.Load(); n > 0 {
+			h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+		}
+		w.WriteHeader(http.StatusOK)
+		if req.Method != http.MethodHead {
+			if err := r.stream(w, p, kind, json); err != nil {
+				r.log.Debug("document cut short", "path", req.URL.Path, "err", err)
+			}
+		}
+		return http.StatusOK
+	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if req.Method != http.MethodHead {

@@ -150,6 +150,7 @@ func Bind(p *springconf.Props) (Settings, error) {
 	maxBody := int(c.MaxBodyBytes)
 	b.Int("switchboard.registry.max-body-bytes", &maxBody, 1024, 1<<30)
 	c.MaxBodyBytes = int64(maxBody)
+	b.Int("switchboard.registry.max-cached-uncompressed-bytes", &c.MaxCachedUncompressedBytes, 0, 1<<30)
 	bindSecurity(b, &c.Security)
 	// TLS, limits and the admin listener are bound by package serve.
 	b.Ignore("server.ssl", "server.tomcat", "server.max-http-request-header-size", "server.http2.enabled", "management", "switchboard.server")

@@ -69,6 +69,16 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (registrations, batches).
 	// switchboard.registry.max-body-bytes, default 1 MiB.
 	MaxBodyBytes int64
+	// MaxCachedUncompressedBytes is the size above which a registry document
+	// (/apps, /apps/delta, /vips, /svips) in JSON or XML is not kept between
+	// reads: each read encodes it as it sends it. Its gzip form is always
+	// kept, and so are smaller documents. At 100,000 instances the full
+	// registry is 100 MB of JSON and 160 MB of XML, which the heap would
+	// otherwise hold twice over (see registry/doc.go).
+	// switchboard.registry.max-cached-uncompressed-bytes, default 32 MiB
+	// (about 30,000 instances in JSON, 20,000 in XML); 0 to 1 GiB, 0 sending
+	// every registry document as it is encoded.
+	MaxCachedUncompressedBytes int
 
 	// AppName is the registry's own application name, shown on the dashboard.
 	// spring.application.name, default "switchboard".
@@ -104,6 +114,7 @@ func DefaultConfig() Config {
 		ResponseCacheAutoExpiration:    180 * time.Second,
 		UseReadOnlyResponseCache:       true,
 		MaxBodyBytes:                   1 << 20,
+		MaxCachedUncompressedBytes:     32 << 20,
 		AppName:                        "switchboard",
 		Environment:                    "test",
 		Datacenter:                     "default",
@@ -122,6 +133,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("registry: timer intervals must be positive")
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("registry: MaxBodyBytes %d must be positive", c.MaxBodyBytes)
+	case c.MaxCachedUncompressedBytes < 0:
+		return fmt.Errorf("registry: MaxCachedUncompressedBytes %d is negative; want 0 or more", c.MaxCachedUncompressedBytes)
 	}
 	return c.Security.validate()
 }

@@ -32,6 +32,19 @@
 //     once per version, on the first read after it, so a read always reflects
 //     the last completed write. The response-cache settings are accepted and
 //     have no effect.
+//   - Large uncompressed documents are not kept. Eureka's response cache
+//     holds every payload it served. Here the gzip form of every document is
+//     kept, and so is a JSON or XML document up to
+//     switchboard.registry.max-cached-uncompressed-bytes (32 MiB, about
+//     30,000 instances in JSON and 20,000 in XML); a larger registry document
+//     (/apps, /apps/delta, /vips, /svips) is encoded on each read as it is
+//     sent, from the instances collected for its version, byte for byte what
+//     the cache would have held. At 100,000 instances the full registry is
+//     100 MB of JSON and 160 MB of XML. Go's collector lets the heap grow to
+//     twice what is live before it runs, so keeping both would take over
+//     500 MB, while encoding one read takes about a tenth of the time a
+//     1 Gbit/s link needs to carry it, and Eureka's clients ask for gzip.
+//     Small documents, the 10,000-instance registry among them, are kept.
 //   - Silent status fixes. When a heartbeat finds the holder's status
 //     disagreeing with the override table, Eureka changes it without a delta
 //     entry; we record a MODIFIED change so clients see it.

@@ -3,12 +3,10 @@ package registry
 import (
 	"compress/gzip"
 	"io"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/switchboard-dev/switchboard/eureka"
 )
@@ -38,10 +36,15 @@ type docKey struct {
 	trim uint64
 }
 
+// A payload is one encoding of a document: its bytes or, for an
+// uncompressed registry document larger than MaxCachedUncompressedBytes,
+// the document itself, encoded anew as each read sends it (see stream).
 type payload struct {
 	once sync.Once
 	body []byte
-	done atomic.Bool // body is set
+	doc  *document    // set instead of body when the document is streamed
+	size atomic.Int64 // doc's encoded length, once known; 0 before
+	done atomic.Bool  // body or doc is set
 }
 
 type docEntry struct {
@@ -52,7 +55,8 @@ type docEntry struct {
 // payloadCache holds the encoded documents of one registry generation. A new
 // generation (any change) drops them; a delta trim drops only the delta
 // documents. Each document is then built once, by the first reader, and
-// shared.
+// shared; of an uncompressed registry document over MaxCachedUncompressedBytes
+// only the collected document is kept, and each reader encodes it.
 type payloadCache struct {
 	mu        sync.Mutex // guards the fields below
 	gen       uint64
@@ -61,8 +65,6 @@ type payloadCache struct {
 	docs      map[docKey]*docEntry
 	bytes     int                 // the length of the payloads held
 	sizes     map[sizeKey]docSize // the last full and delta documents' sizes, across generations
-	reclaimAt time.Time           // when the last reclaim started
-	reclaimed time.Duration       // and how long it took
 }
 
 // A sizeKey names a document whose size hints the next build's.
@@ -145,39 +147,6 @@ func (c *payloadCache) store(gen uint64, k payloadKey, p *payload) {
 	}
 }
 
-// reclaimBytes is the size from which a document is worth returning free
-// memory to the system before it is built (see reclaim).
-const reclaimBytes = 32 << 20
-
-// reclaim collects garbage and returns the free memory to the system, ahead
-// of building a document of reclaimBytes or more. A large document needs
-// fresh memory: the garbage the heap holds (registrations decoded, the
-// documents of the last version) is scattered or about to be, and the Go
-// runtime gives it back to the system only slowly, so without this a
-// 100,000-instance registry's RSS is its live heap, the 270 MB of its four
-// documents, and one or two hundred MB of free memory. The collection costs
-// about 50 ms of CPU at that size, a tenth of building one of the documents;
-// it is skipped until ten times its own duration has passed since the last
-// one, so it takes at most a tenth of a CPU however often the registry
-// changes.
-func (c *payloadCache) reclaim() {
-	c.mu.Lock()
-	now := time.Now()
-	due := now.Sub(c.reclaimAt) >= 10*c.reclaimed
-	if due {
-		c.reclaimAt = now
-	}
-	c.mu.Unlock()
-	if !due {
-		return
-	}
-	debug.FreeOSMemory()
-	took := time.Since(now)
-	c.mu.Lock()
-	c.reclaimed = took
-	c.mu.Unlock()
-}
-
 // held returns the length of the payloads the cache holds.
 func (c *payloadCache) held() int {
 	c.mu.Lock()
@@ -237,10 +206,25 @@ func (c *payloadCache) noteSize(k sizeKey, s docSize) {
 }
 
 // payload returns the encoded document, or nil if it does not exist (an
-// unknown application). It never returns data older than the last completed
-// write: the generation is read first, and any change after that read makes a
-// newer generation.
+// unknown application) or is streamed (see encoded).
 func (r *Registry) payload(kind docKind, name string, json, gz bool) []byte {
+	return r.encoded(kind, name, json, gz).body
+}
+
+// encoded returns a document's payload in one encoding, built once per
+// generation: its bytes or, for an uncompressed registry document over
+// MaxCachedUncompressedBytes, the document to stream. Neither is set for an
+// application that does not exist. It never returns data older than the last
+// completed write: the generation is read first, and any change after that
+// read makes a newer generation.
+//
+// Keeping every encoding is what makes a read cheap, but at 100,000
+// instances the uncompressed ones are 100 MB of JSON and 160 MB of XML. The
+// collector lets the heap grow to twice what is live before it runs, so
+// holding them costs twice their size in memory, and a fetch of 100 MB is
+// bound by the network rather than by encoding it again. Eureka's own
+// clients ask for gzip, which is a few percent of that and always kept.
+func (r *Registry) encoded(kind docKind, name string, json, gz bool) *payload {
 	gen := r.gen.Load()
 	var trim uint64
 	if kind == docDelta {
@@ -253,47 +237,70 @@ func (r *Registry) payload(kind docKind, name string, json, gz bool) []byte {
 		if doc == nil {
 			return
 		}
-		if !gz && doc.instances >= reclaimBytes/1024 {
-			// An instance takes about 1 KB in JSON and 1.6 KB in XML;
-			// gzip brings the registry down to a few percent of that.
-			r.cache.reclaim()
-		}
 		if gz {
 			p.body = r.gzipPayload(gen, key, doc)
+			r.cache.store(gen, key, p)
+			return
+		}
+		size, exact := r.identitySize(doc, kind, json)
+		if kind != docApp && size > r.cfg.MaxCachedUncompressedBytes {
+			p.doc = doc
+			if exact {
+				p.size.Store(int64(size))
+			}
 		} else {
-			p.body = r.encodePayload(doc, kind, json)
+			p.body = r.encodePayload(doc, kind, json, size)
 		}
 		r.cache.store(gen, key, p)
 	})
-	return p.body
+	return p
 }
 
-// encodePayload encodes doc into a slice of the size it will have, so that
-// building a large document leaves no garbage of the size of the document
-// behind. The size comes from the last document of the same kind or, for a
-// first large one, from encoding it once without keeping the bytes.
-func (r *Registry) encodePayload(doc *document, kind docKind, json bool) []byte {
-	sk := sizeKey{kind, json}
-	hinted := kind == docFull || kind == docDelta
-	size := 0
-	if hinted {
-		size = r.cache.sizeHint(sk, doc.instances)
-	}
-	if size == 0 {
-		if doc.instances >= 1000 {
-			var c countingWriter
-			encodeDocument(&c, doc, kind, json)
-			size = c.n
-		} else {
-			size = 512 + 2048*doc.instances
+// identitySize returns the length doc's uncompressed encoding will have:
+// the size of the last document of its kind scaled to doc's instances, with
+// room for instances a little larger than those, or for a first large
+// document the exact length, from encoding it once without keeping the bytes
+// (exact is then true).
+func (r *Registry) identitySize(doc *document, kind docKind, json bool) (size int, exact bool) {
+	if kind == docFull || kind == docDelta {
+		if n := r.cache.sizeHint(sizeKey{kind, json}, doc.instances); n > 0 {
+			return n, false
 		}
 	}
+	if doc.instances >= 1000 {
+		var c countingWriter
+		encodeDocument(&c, doc, kind, json)
+		return c.n, true
+	}
+	return 512 + 2048*doc.instances, false
+}
+
+// encodePayload encodes doc into a slice of capacity size, the length
+// identitySize expects, so that building a large document leaves no garbage
+// of the size of the document behind.
+func (r *Registry) encodePayload(doc *document, kind docKind, json bool, size int) []byte {
 	w := appendWriter{b: make([]byte, 0, size)}
 	encodeDocument(&w, doc, kind, json)
-	if hinted {
-		r.cache.noteSize(sk, docSize{len(w.b), doc.instances})
+	if kind == docFull || kind == docDelta {
+		r.cache.noteSize(sizeKey{kind, json}, docSize{len(w.b), doc.instances})
 	}
 	return w.b
+}
+
+// stream writes p's document, in JSON or XML, to w as it encodes it, and
+// returns the first error w gave. Every stream of p writes the same bytes,
+// those encodePayload would have kept: the document holds the lease times
+// read when it was collected. The first to complete records their length.
+func (r *Registry) stream(w io.Writer, p *payload, kind docKind, json bool) error {
+	c := countingWriter{w: w}
+	if err := encodeDocument(&c, p.doc, kind, json); err != nil {
+		return err
+	}
+	p.size.CompareAndSwap(0, int64(c.n))
+	if kind == docFull || kind == docDelta {
+		r.cache.noteSize(sizeKey{kind, json}, docSize{c.n, p.doc.instances})
+	}
+	return nil
 }
 
 // gzipPayload compresses doc: the identity encoding when this generation
@@ -359,12 +366,21 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// countingWriter counts what is written and keeps none of it.
-type countingWriter struct{ n int }
+// countingWriter counts what is written and passes it on to w, or, when w
+// is nil, keeps none of it.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
 
 func (w *countingWriter) Write(p []byte) (int, error) {
-	w.n += len(p)
-	return len(p), nil
+	if w.w == nil {
+		w.n += len(p)
+		return len(p), nil
+	}
+	n, err := w.w.Write(p)
+	w.n += n
+	return n, err
 }
 
 // chunkWriter keeps what is written in blocks and copies them once, into a
