@@ -317,50 +317,6 @@ func TestWatchShowsARegistrationAtOnce(t *testing.T) {
 	}
 }
 
-// deltaGate holds the client's delta fetches while closed, like a registry
-// that answers very slowly, and counts full fetches.
-type deltaGate struct {
-	next http.Handler
-	held atomic.Int32
-	full atomic.Int32
-
-	mu   sync.Mutex    // guards gate
-	gate chan struct{} // nil while open
-}
-
-func (g *deltaGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch strings.TrimSuffix(r.URL.Path, "/") {
-	case "/eureka/apps/delta":
-		g.mu.Lock()
-		gate := g.gate
-		g.mu.Unlock()
-		if gate != nil {
-			g.held.Add(1)
-			select {
-			case <-gate:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	case "/eureka/apps":
-		g.full.Add(1)
-	}
-	g.next.ServeHTTP(w, r)
-}
-
-func (g *deltaGate) close() {
-	g.mu.Lock()
-	g.gate = make(chan struct{})
-	g.mu.Unlock()
-}
-
-func (g *deltaGate) open() {
-	g.mu.Lock()
-	close(g.gate)
-	g.gate = nil
-	g.mu.Unlock()
-}
-
 // TestHashMismatchFetchesInFull makes the client miss a change for real: the
 // registry keeps changes in its delta for only a millisecond, and the
 // client's delta fetch is held until the change has left it. The delta then
@@ -371,11 +327,7 @@ func TestHashMismatchFetchesInFull(t *testing.T) {
 	rc := registry.DefaultConfig()
 	rc.DeltaRetention = time.Millisecond
 	rc.DeltaRetentionTimerInterval = 5 * time.Millisecond
-	var gate *deltaGate
-	reg := startLocal(t, &rc, func(h http.Handler) http.Handler {
-		gate = &deltaGate{next: h}
-		return gate
-	})
+	reg, gate := startGated(t, &rc, "/eureka/apps/delta")
 	if err := reg.Register("A", newInstance("a", "a-1"), false); err != nil {
 		t.Fatal(err)
 	}
@@ -385,33 +337,19 @@ func TestHashMismatchFetchesInFull(t *testing.T) {
 	waitFor(t, c, "a", "a-1", true)
 
 	gate.close()
-	testenv.Eventually(t, within, func() error {
-		if gate.held.Load() == 0 {
-			return errors.New("no delta fetch held yet")
-		}
-		return nil
-	})
-	full, reconciles := gate.full.Load(), c.stats.reconciles.Load()
+	waitHeld(t, gate)
+	full, reconciles := c.stats.fullFetches.Load(), c.stats.reconciles.Load()
 	if err := reg.Register("A", newInstance("a", "a-2"), false); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, within, func() error {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("GET", "/eureka/apps/delta", nil)
-		req.Header.Set("Accept", "application/json")
-		reg.Handler().ServeHTTP(rec, req)
-		if strings.Contains(rec.Body.String(), "a-2") {
-			return errors.New("a-2 still in the registry's delta")
-		}
-		return nil
-	})
+	waitOutOfDelta(t, reg, "a-2")
 	gate.open()
 
 	waitFor(t, c, "a", "a-2", true)
 	if got := c.stats.reconciles.Load(); got <= reconciles {
 		t.Errorf("reconciles = %d, want more than %d: the delta missed a-2, so its hash differed", got, reconciles)
 	}
-	if got := gate.full.Load(); got <= full {
+	if got := c.stats.fullFetches.Load(); got <= full {
 		t.Errorf("full fetches = %d, want more than %d after the hash mismatch", got, full)
 	}
 }

@@ -78,6 +78,33 @@ func startGated(t *testing.T, cfg *registry.Config, prefix string) (*localRegist
 	return reg, g
 }
 
+// waitHeld waits until the gate holds a request.
+func waitHeld(t *testing.T, g *pathGate) {
+	t.Helper()
+	testenv.Eventually(t, within, func() error {
+		if g.held.Load() == 0 {
+			return errors.New("no request held yet")
+		}
+		return nil
+	})
+}
+
+// waitOutOfDelta waits until the registry's delta no longer lists id: the
+// change has aged out of it.
+func waitOutOfDelta(t *testing.T, reg *localRegistry, id string) {
+	t.Helper()
+	testenv.Eventually(t, within, func() error {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/eureka/apps/delta", nil)
+		req.Header.Set("Accept", "application/json")
+		reg.Handler().ServeHTTP(rec, req)
+		if strings.Contains(rec.Body.String(), id) {
+			return fmt.Errorf("%s still in the registry's delta", id)
+		}
+		return nil
+	})
+}
+
 // waitFullFetches waits until c has made n full fetches and published the last.
 func waitFullFetches(t *testing.T, c *Client, n int64) {
 	t.Helper()
@@ -157,12 +184,7 @@ func TestForcedMismatchFetchesInFull(t *testing.T) {
 	watches.close()
 	c, _ := start(t, cfg)
 	waitFullFetches(t, c, 1)
-	testenv.Eventually(t, within, func() error {
-		if watches.held.Load() == 0 {
-			return errors.New("no watch held yet")
-		}
-		return nil
-	})
+	waitHeld(t, watches)
 	// The client waits on the watch, so nothing else publishes meanwhile.
 	cur := c.snap.Load()
 	c.publish(cur.next(edits{"A": {"a-1": cur.instances("A")["a-1"]}}, 0, true))
@@ -202,22 +224,8 @@ func TestTrimmedVersionFetchesInFull(t *testing.T) {
 	if err := reg.Register("A", newInstance("a", "a-2"), false); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, within, func() error {
-		if deltas.held.Load() == 0 {
-			return errors.New("no delta fetch held yet")
-		}
-		return nil
-	})
-	testenv.Eventually(t, within, func() error {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("GET", "/eureka/apps/delta", nil)
-		req.Header.Set("Accept", "application/json")
-		reg.Handler().ServeHTTP(rec, req)
-		if strings.Contains(rec.Body.String(), "a-2") {
-			return errors.New("a-2 still in the registry's delta")
-		}
-		return nil
-	})
+	waitHeld(t, deltas)
+	waitOutOfDelta(t, reg, "a-2")
 	deltas.open()
 
 	waitFor(t, c, "a", "a-2", true)

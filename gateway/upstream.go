@@ -414,18 +414,6 @@ func forwardedHeader(k string, trusted bool) bool {
 	return false
 }
 
-// connectionListed reports whether the Connection header names k.
-func connectionListed(conn []string, k string) bool {
-	for _, v := range conn {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), k) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // writeRequest writes the request head and body to c.
 func (x *exchange) writeRequest(c *upConn) error {
 	r, bw := x.r, c.bw
@@ -454,7 +442,7 @@ func (x *exchange) writeRequest(c *upConn) error {
 	trusted := x.p.isTrusted(r.RemoteAddr)
 	conn := r.Header["Connection"]
 	for k, vs := range r.Header {
-		if hopHeader(k) || forwardedHeader(k, trusted) || (len(conn) > 0 && connectionListed(conn, k)) {
+		if hopHeader(k) || forwardedHeader(k, trusted) || (len(conn) > 0 && hasToken(conn, k)) {
 			if k == "Te" && hasToken(vs, "trailers") {
 				bw.WriteString("Te: trailers\r\n")
 			}
@@ -597,6 +585,8 @@ func (x *exchange) writeForwarded(bw *bufio.Writer, trusted bool) {
 	}
 }
 
+// hasToken reports whether a comma-separated header (Connection, Te) lists
+// tok, in any case.
 func hasToken(vs []string, tok string) bool {
 	for _, v := range vs {
 		for t := range strings.SplitSeq(v, ",") {
