@@ -77,6 +77,17 @@ func startRawBackend(t *testing.T, answer func(req *http.Request, conn net.Conn)
 	return b
 }
 
+// waitClosed waits up to 10 s for a connection to end, else fails with
+// what.
+func (b *rawBackend) waitClosed(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-b.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal(what)
+	}
+}
+
 // fixed answers every request with the same bytes, keeping the connection.
 func fixed(resp string) func(*http.Request, net.Conn) bool {
 	return func(_ *http.Request, c net.Conn) bool {
@@ -284,11 +295,7 @@ func TestUpstreamClientGone(t *testing.T) {
 		t.Fatal("GET /hang answered; the backend never does")
 	}
 	<-got
-	select {
-	case <-be.closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the gateway kept the upstream connection 10 s after its client left")
-	}
+	be.waitClosed(t, "the gateway kept the upstream connection after its client left")
 }
 
 // TestUpstreamIdleTimeout: idle upstream connections are closed after
@@ -302,11 +309,7 @@ spring.cloud.gateway.httpclient.pool.max-idle-time: 50ms
 	if code, _, _ := get(t, nil, gw.URL+"/x"); code != 200 {
 		t.Fatalf("status %d", code)
 	}
-	select {
-	case <-be.closed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the idle upstream connection was still open 10 s after a 50 ms max-idle-time")
-	}
+	be.waitClosed(t, "the idle upstream connection was still open long after a 50 ms max-idle-time")
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := len(*gw.up.hosts.Load()); n != 0 {
 			return fmt.Errorf("%d upstream pools kept with no connection in them", n)
@@ -351,11 +354,7 @@ spring.cloud.gateway.httpclient.pool.max-idle-per-host: 2
 	close(release)
 	wg.Wait()
 	for range 3 {
-		select {
-		case <-be.closed:
-		case <-time.After(10 * time.Second):
-			t.Fatal("5 connections, 2 idle allowed: 3 should have been closed")
-		}
+		be.waitClosed(t, "5 connections, 2 idle allowed: 3 should have been closed")
 	}
 }
 
