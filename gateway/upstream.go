@@ -755,6 +755,11 @@ func (x *exchange) readOneHead(c *upConn) (head, error) {
 			}
 		}
 	}
+	if _, ok := hdr["Content-Type"]; !ok {
+		// The upstream did not say; neither does the proxy (net/http
+		// would sniff the body and name a type).
+		hdr["Content-Type"] = nil
+	}
 	if h.chunked {
 		delete(hdr, "Content-Length") // RFC 9112 section 6.3: chunked wins
 		h.length = -1
