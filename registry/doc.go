@@ -42,8 +42,9 @@
 //     the cache would have held. At 100,000 instances the full registry is
 //     100 MB of JSON and 160 MB of XML. Go's collector lets the heap grow to
 //     twice what is live before it runs, so keeping both would take over
-//     500 MB, while encoding one read takes about a tenth of the time a
-//     1 Gbit/s link needs to carry it, and Eureka's clients ask for gzip.
+//     500 MB, while encoding a read of the JSON takes about 140 ms of CPU, a
+//     sixth of the time a 1 Gbit/s link needs to carry it, and Eureka's
+//     clients ask for gzip.
 //     Small documents, the 10,000-instance registry among them, are kept.
 //   - Silent status fixes. When a heartbeat finds the holder's status
 //     disagreeing with the override table, Eureka changes it without a delta

@@ -221,9 +221,10 @@ func (r *Registry) payload(kind docKind, name string, json, gz bool) []byte {
 // Keeping every encoding is what makes a read cheap, but at 100,000
 // instances the uncompressed ones are 100 MB of JSON and 160 MB of XML. The
 // collector lets the heap grow to twice what is live before it runs, so
-// holding them costs twice their size in memory, and a fetch of 100 MB is
-// bound by the network rather than by encoding it again. Eureka's own
-// clients ask for gzip, which is a few percent of that and always kept.
+// holding them costs twice their size in memory, while a fetch of 100 MB is
+// bound by the network rather than by encoding it again (about 140 ms of CPU
+// for the JSON, a sixth of what a 1 Gbit/s link takes to carry it). Eureka's
+// own clients ask for gzip, which is a few percent of that and always kept.
 func (r *Registry) encoded(kind docKind, name string, json, gz bool) *payload {
 	gen := r.gen.Load()
 	var trim uint64
