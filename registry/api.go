@@ -321,17 +321,7 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 		return r.writeError(w, req, ErrNotFound)
 	}
 	h := w.Header()
-	if json {
-		h["Content-Type"] = contentJSON
-	} else {
-		h["Content-Type"] = contentXML
-	}
-	if gz {
-		h["Content-Encoding"] = encodingGzip
-	}
-	h["Vary"] = varyNegotiation
-	h[versionHeader] = []string{strconv.FormatUint(version, 10)}
-	h[epochHeader] = []string{r.epoch()}
+	setDocHeaders(h, json, gz, version, r.epoch())
 	if p.doc != nil {
 		// Until one read has sent the document whole, its length is not
 		// known and the response is chunked.
@@ -352,6 +342,22 @@ func (r *Registry) serveDoc(w http.ResponseWriter, req *http.Request, kind docKi
 		w.Write(body)
 	}
 	return http.StatusOK
+}
+
+// setDocHeaders sets the headers of a registry document: its format and
+// encoding as negotiated, and the version and epoch it was taken at.
+func setDocHeaders(h http.Header, json, gz bool, version uint64, epoch string) {
+	if json {
+		h["Content-Type"] = contentJSON
+	} else {
+		h["Content-Type"] = contentXML
+	}
+	if gz {
+		h["Content-Encoding"] = encodingGzip
+	}
+	h["Vary"] = varyNegotiation
+	h[versionHeader] = []string{strconv.FormatUint(version, 10)}
+	h[epochHeader] = []string{epoch}
 }
 
 var (

@@ -142,17 +142,7 @@ func (r *Registry) serveDeltaSince(w http.ResponseWriter, req *http.Request, d *
 	gz := strings.Contains(req.Header.Get("Accept-Encoding"), "gzip")
 	body := sd.body(json, gz)
 	h := w.Header()
-	if json {
-		h["Content-Type"] = contentJSON
-	} else {
-		h["Content-Type"] = contentXML
-	}
-	if gz {
-		h["Content-Encoding"] = encodingGzip
-	}
-	h["Vary"] = varyNegotiation
-	h[versionHeader] = []string{strconv.FormatUint(sd.version, 10)}
-	h[epochHeader] = []string{epoch}
+	setDocHeaders(h, json, gz, sd.version, epoch)
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
