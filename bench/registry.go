@@ -187,6 +187,19 @@ func (v fetchVariant) headers() []string {
 	return h
 }
 
+// get builds a GET of url asking for this variant.
+func (v fetchVariant) get(ctx context.Context, url string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range v.headers() {
+		k, val, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, val)
+	}
+	return req, nil
+}
+
 // fileName is the floor's file for this variant of doc ("full" or "delta").
 func (v fetchVariant) fileName(doc string) string {
 	return floorFiles[docIndex(doc == "delta", v.json, v.gz)]
@@ -568,10 +581,9 @@ func captureDocs(ctx context.Context, base, fbase, dir, doc string) error {
 		path += "/delta"
 	}
 	for _, v := range fetchVariants {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		for _, h := range v.headers() {
-			k, val, _ := strings.Cut(h, ": ")
-			req.Header.Set(k, val)
+		req, err := v.get(ctx, base+path)
+		if err != nil {
+			return err
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -660,13 +672,9 @@ func inService(ctx context.Context, hc *http.Client, base string, f *fleet, rate
 
 // fetchDiscard fetches url in encoding v and reads the body to its end.
 func fetchDiscard(ctx context.Context, hc *http.Client, url string, v fetchVariant) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := v.get(ctx, url)
 	if err != nil {
 		return err
-	}
-	for _, h := range v.headers() {
-		k, val, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, val)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
