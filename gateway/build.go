@@ -83,7 +83,6 @@ func (g *Gateway) build(cfg *Config) (*table, error) {
 	if cfg.Locator.Enabled && g.reg != nil {
 		for _, rt := range b.discoveryRoutes() {
 			if t.byID[rt.ID] == nil {
-				rt.keys = locatorKeys(rt)
 				t.routes = append(t.routes, rt)
 				t.byID[rt.ID] = rt
 			}

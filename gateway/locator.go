@@ -42,6 +42,9 @@ func (b *builder) discoveryRoutes() []*Route {
 		}
 		rt.predicates = []predicate.Predicate{p}
 		rt.PredicateDefs = []string{"Path=" + pattern}
+		if ks, ok := pathKeys([]string{pattern}); ok {
+			rt.keys = indexKeys{by: bySegment, keys: ks}
+		}
 		re := "/" + regexp.QuoteMeta(service) + "/?(?<remaining>.*)"
 		strip, err := filter.RewritePath(re, "/${remaining}")
 		if err != nil {

@@ -273,24 +273,6 @@ func keysOf(defs []Def) indexKeys {
 	return indexKeys{}
 }
 
-// locatorKeys works out the index keys of a discovery locator route from
-// its description, which is exactly the one pattern its single Path
-// predicate was compiled from: Path=/service/**.
-func locatorKeys(rt *Route) indexKeys {
-	if len(rt.predicates) != 1 || len(rt.PredicateDefs) != 1 {
-		return indexKeys{}
-	}
-	pattern, ok := strings.CutPrefix(rt.PredicateDefs[0], "Path=")
-	if !ok || !strings.HasPrefix(pattern, "/") {
-		return indexKeys{}
-	}
-	ks, ok := pathKeys([]string{pattern})
-	if !ok {
-		return indexKeys{}
-	}
-	return indexKeys{by: bySegment, keys: ks}
-}
-
 // pathKeys returns the literal first segments of Path patterns, or false
 // if one of them can match more than one first segment. A PathPattern
 // whose first segment holds none of '{', '}', '*' and '?' compiles it to a
