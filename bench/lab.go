@@ -293,6 +293,12 @@ const clockTick = 10 * time.Millisecond
 // cpuTime returns the CPU time (user + system) used so far by p's process
 // group: every process whose pgrp is p's pid.
 func (p *proc) cpuTime() time.Duration {
+	return procCPU(func(_, _, pgrp int) bool { return pgrp == p.pid })
+}
+
+// procCPU returns the CPU time (user + system) of every process in /proc
+// that want accepts, given its pid, parent pid and process group.
+func procCPU(want func(pid, ppid, pgrp int) bool) time.Duration {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
@@ -307,13 +313,15 @@ func (p *proc) cpuTime() time.Duration {
 		if !ok || len(f) < 13 {
 			continue
 		}
-		// f[0] is field 3 (state) of proc(5): pgrp is field 5, utime 14, stime 15.
-		if pgrp, _ := strconv.Atoi(f[2]); pgrp != p.pid {
+		// f[0] is field 3 (state) of proc(5): ppid is field 4, pgrp 5, utime 14, stime 15.
+		ppid, _ := strconv.Atoi(f[1])
+		pgrp, _ := strconv.Atoi(f[2])
+		if !want(pid, ppid, pgrp) {
 			continue
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + s
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
 	}
 	return time.Duration(ticks) * clockTick
 }
@@ -385,30 +393,7 @@ func (l *lab) accountedCPU() time.Duration {
 		groups[p.pid] = true
 	}
 	l.mu.Unlock()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	var ticks int64
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		f, ok := statFields(pid)
-		if !ok || len(f) < 13 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		pgrp, _ := strconv.Atoi(f[2])
-		if !groups[pgrp] && ppid != 2 && pid != 2 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
-	}
-	return time.Duration(ticks) * clockTick
+	return procCPU(func(pid, ppid, pgrp int) bool { return groups[pgrp] || ppid == 2 || pid == 2 })
 }
 
 // cpuBusy returns the time the CPUs in list ("0", "0-1", "0,2") spent

@@ -13,27 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard-dev/switchboard/internal/testenv"
 )
 
 // resBreakers returns a Breakers that does not log, with instances configured.
 func resBreakers(instances map[string]BreakerProperties) *Breakers {
 	return &Breakers{Instances: instances, Logger: slog.New(slog.DiscardHandler)}
-}
-
-// resEventually polls cond every 10ms until it returns nil or within passes.
-func resEventually(t testing.TB, within time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %v", within, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func resState(bs *Breakers, name string) string { return bs.States()[name] }
@@ -102,7 +88,7 @@ func TestCircuitBreakerOpensFallsBackAndCloses(t *testing.T) {
 
 	// After the wait the next call goes through: HALF_OPEN, and the second success
 	// closes the circuit.
-	resEventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		if res := resDo(t, "GET", url, nil); res.body != "ok" {
 			return fmt.Errorf("still open: %q", res.body)
 		}
@@ -155,7 +141,7 @@ func TestCircuitBreakerHalfOpenFailureReopens(t *testing.T) {
 	if res := resDo(t, "GET", url, nil); res.status != 503 || res.body != "Upstream service is temporarily unavailable\n" {
 		t.Errorf("GET while open = %d %q, want 503 from the breaker", res.status, res.body)
 	}
-	resEventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		resDo(t, "GET", url, nil)
 		if hits.Load() < 3 {
 			return errors.New("no trial call yet")
@@ -424,7 +410,7 @@ func TestCircuitBreakerAutomaticTransition(t *testing.T) {
 	if s := resState(bs, "auto"); s != "OPEN" {
 		t.Fatalf("state = %s, want OPEN", s)
 	}
-	resEventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		if s := resState(bs, "auto"); s != "HALF_OPEN" {
 			return fmt.Errorf("state %s", s)
 		}
